@@ -1,0 +1,300 @@
+#include "common/fdutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/macro.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+ssize_t gx_read_full(int fd, void *buf, size_t len)
+{
+        size_t done = 0;
+        while (done < len) {
+                ssize_t n = read(fd, (char *)buf + done, len - done);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                done += (size_t)n;
+        }
+        return (ssize_t)done;
+}
+
+int gx_write_full(int fd, const void *buf, size_t len)
+{
+        const char *p = buf;
+        while (len > 0) {
+                ssize_t n = write(fd, p, len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        return -EIO;
+                p += n;
+                len -= (size_t)n;
+        }
+        return 0;
+}
+
+int gx_read_all(int fd, size_t max, char **ret_buf, size_t *ret_len)
+{
+        size_t cap = 4096, len = 0;
+        _cleanup_free_ char *buf = malloc(cap + 1);
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                if (len == cap) {
+                        if (cap >= max + 1)
+                                return -EFBIG;
+                        size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+                        char *n = realloc(buf, ncap + 1);
+                        if (!n)
+                                return -ENOMEM;
+                        buf = n;
+                        cap = ncap;
+                }
+                ssize_t r = read(fd, buf + len, cap - len);
+                if (r < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (r == 0)
+                        break;
+                len += (size_t)r;
+                if (len > max)
+                        return -EFBIG;
+        }
+        buf[len] = '\0';
+        *ret_buf = TAKE_PTR(buf);
+        if (ret_len)
+                *ret_len = len;
+        return 0;
+}
+
+bool gx_stat_is_trusted(const struct stat *st)
+{
+        return st->st_uid == 0 && (st->st_mode & (S_IWGRP | S_IWOTH)) == 0;
+}
+
+static bool dir_is_trusted_on_the_way(const struct stat *st)
+{
+        if (gx_stat_is_trusted(st))
+                return true;
+        /* /tmp-like: root-owned and sticky, so only root can rename or unlink root's entries. */
+        return S_ISDIR(st->st_mode) && st->st_uid == 0 && (st->st_mode & S_ISVTX);
+}
+
+#define MAX_DEPTH 64
+#define MAX_SYMLINKS 32
+
+struct walk {
+        int fds[MAX_DEPTH]; /* fds[0] is "/", fds[depth-1] the current directory */
+        int depth;
+};
+
+static void walk_pop(struct walk *w)
+{
+        if (w->depth > 1) {
+                w->depth--;
+                w->fds[w->depth] = safe_close(w->fds[w->depth]);
+        }
+}
+
+static void walk_free(struct walk *w)
+{
+        while (w->depth > 0) {
+                w->depth--;
+                w->fds[w->depth] = safe_close(w->fds[w->depth]);
+        }
+}
+
+/* Walk `path` component by component with O_PATH|O_NOFOLLOW, checking each directory.
+ * Leaves w at the parent of the last component and copies that component into last. */
+static int walk_to_parent(struct walk *w, const char *path, char *last, size_t last_size,
+                          struct gx_error *err)
+{
+        char rest[PATH_MAX];
+        int symlinks = 0;
+
+        if (path[0] != '/')
+                return gx_fail(err, GX_SYSTEM, EINVAL, "%s: not an absolute path", path);
+        if (strlen(path) >= sizeof(rest))
+                return gx_fail(err, GX_SYSTEM, ENAMETOOLONG, "%s", path);
+        snprintf(rest, sizeof(rest), "%s", path);
+
+        w->depth = 0;
+        w->fds[0] = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (w->fds[0] < 0)
+                return gx_fail(err, GX_SYSTEM, errno, "open /");
+        w->depth = 1;
+
+        char *p = rest;
+        for (;;) {
+                while (*p == '/')
+                        p++;
+                char *slash = strchr(p, '/');
+                char *next = slash ? slash + 1 : p + strlen(p);
+                size_t clen = slash ? (size_t)(slash - p) : strlen(p);
+                while (*next == '/')
+                        next++;
+                if (clen == 0 && *next == '\0')
+                        return gx_fail(err, GX_SYSTEM, EINVAL, "%s: names a directory", path);
+                if (clen >= NAME_MAX + 1)
+                        return gx_fail(err, GX_SYSTEM, ENAMETOOLONG, "%s", path);
+                char comp[NAME_MAX + 1];
+                memcpy(comp, p, clen);
+                comp[clen] = '\0';
+                bool is_last = *next == '\0';
+
+                if (strcmp(comp, ".") == 0) {
+                        p = next;
+                        if (is_last)
+                                return gx_fail(err, GX_SYSTEM, EINVAL, "%s: ends in '.'", path);
+                        continue;
+                }
+                if (strcmp(comp, "..") == 0) {
+                        if (is_last)
+                                return gx_fail(err, GX_SYSTEM, EINVAL, "%s: ends in '..'", path);
+                        walk_pop(w);
+                        p = next;
+                        continue;
+                }
+
+                struct stat st;
+                int cur = w->fds[w->depth - 1];
+                if (fstatat(cur, comp, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        return gx_fail(err, GX_SYSTEM, errno, "%s", path);
+                if (S_ISLNK(st.st_mode)) {
+                        /* Only root can have made a symlink in a trusted directory; still
+                         * insist that root owns it, then continue from its target. */
+                        if (st.st_uid != 0)
+                                return gx_fail(err, GX_SYSTEM, EPERM,
+                                               "%s: symlink %s not owned by root", path, comp);
+                        if (++symlinks > MAX_SYMLINKS)
+                                return gx_fail(err, GX_SYSTEM, ELOOP, "%s", path);
+                        char target[PATH_MAX];
+                        ssize_t n = readlinkat(cur, comp, target, sizeof(target) - 1);
+                        if (n < 0)
+                                return gx_fail(err, GX_SYSTEM, errno, "%s", path);
+                        target[n] = '\0';
+                        char joined[PATH_MAX];
+                        int len = snprintf(joined, sizeof(joined), "%s%s%s", target,
+                                           *next ? "/" : "", next);
+                        if (len < 0 || (size_t)len >= sizeof(joined))
+                                return gx_fail(err, GX_SYSTEM, ENAMETOOLONG, "%s", path);
+                        if (target[0] == '/')
+                                while (w->depth > 1)
+                                        walk_pop(w);
+                        memcpy(rest, joined, (size_t)len + 1);
+                        p = rest;
+                        continue;
+                }
+                if (is_last) {
+                        if ((size_t)snprintf(last, last_size, "%s", comp) >= last_size)
+                                return gx_fail(err, GX_SYSTEM, ENAMETOOLONG, "%s", path);
+                        return 0;
+                }
+                if (!S_ISDIR(st.st_mode))
+                        return gx_fail(err, GX_SYSTEM, ENOTDIR, "%s", path);
+                if (w->depth >= MAX_DEPTH)
+                        return gx_fail(err, GX_SYSTEM, ELOOP, "%s: too deep", path);
+                int fd = openat(cur, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0)
+                        return gx_fail(err, GX_SYSTEM, errno, "%s", path);
+                w->fds[w->depth++] = fd;
+                /* Check the opened directory itself, not the name we looked at. */
+                if (fstat(fd, &st) < 0)
+                        return gx_fail(err, GX_SYSTEM, errno, "%s", path);
+                if (!dir_is_trusted_on_the_way(&st))
+                        return gx_fail(err, GX_SYSTEM, EPERM,
+                                       "%s: directory %s is not owned by root or is writable by "
+                                       "group or other",
+                                       path, comp);
+                p = next;
+        }
+}
+
+int gx_open_trusted(const char *path, int flags, struct gx_error *err)
+{
+        struct walk w = {.depth = 0};
+        char last[NAME_MAX + 1];
+        int r = walk_to_parent(&w, path, last, sizeof(last), err);
+        if (r < 0) {
+                walk_free(&w);
+                return r;
+        }
+        int fd = openat(w.fds[w.depth - 1], last, flags | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        int saved = errno;
+        walk_free(&w);
+        if (fd < 0)
+                return gx_fail(err, GX_SYSTEM, saved, "%s", path);
+        struct stat st;
+        if (fstat(fd, &st) < 0) {
+                saved = errno;
+                close(fd);
+                return gx_fail(err, GX_SYSTEM, saved, "%s", path);
+        }
+        if (!gx_stat_is_trusted(&st)) {
+                close(fd);
+                return gx_fail(err, GX_SYSTEM, EPERM,
+                               "%s is not owned by root or is writable by group or other", path);
+        }
+        return fd;
+}
+
+int gx_open_trusted_dir(const char *path, struct gx_error *err)
+{
+        return gx_open_trusted(path, O_RDONLY | O_DIRECTORY, err);
+}
+
+int gx_cloexec_from(int from)
+{
+        if (syscall(SYS_close_range, (unsigned)from, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+                return 0;
+        /* Kernels before 5.11: walk /proc/self/fd. */
+        DIR *d = opendir("/proc/self/fd");
+        if (!d)
+                return -errno;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                int fd = atoi(de->d_name);
+                if (fd >= from && fd != dirfd(d))
+                        fcntl(fd, F_SETFD, FD_CLOEXEC);
+        }
+        closedir(d);
+        return 0;
+}
+
+int gx_close_from(int from, const int *keep, size_t n_keep)
+{
+        /* Close the gaps between the sorted kept fds with close_range. */
+        int lo = from;
+        for (;;) {
+                int next_keep = -1;
+                for (size_t i = 0; i < n_keep; i++)
+                        if (keep[i] >= lo && (next_keep < 0 || keep[i] < next_keep))
+                                next_keep = keep[i];
+                unsigned hi = next_keep < 0 ? ~0U : (unsigned)next_keep - 1;
+                if (next_keep < 0 || next_keep > lo)
+                        if (syscall(SYS_close_range, (unsigned)lo, hi, 0) < 0)
+                                return -errno;
+                if (next_keep < 0)
+                        return 0;
+                lo = next_keep + 1;
+        }
+}

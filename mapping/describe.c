@@ -1,0 +1,32 @@
+#include "mapping/describe.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/strutil.h"
+
+void identity_describe(const struct gx_identity *id, char *buf, size_t n)
+{
+        char a[600], b[600];
+        size_t o = 0;
+
+        buf[0] = '\0';
+        switch (id->kind) {
+        case GX_CRED_X509:
+                gx_escape(a, sizeof(a), id->dn);
+                o = (size_t)snprintf(buf, n, "DN \"%s\"", a);
+                for (size_t i = 0; i < id->n_fqans && o < n; i++) {
+                        gx_escape(b, sizeof(b), id->fqans[i]);
+                        o += (size_t)snprintf(buf + o, n - o, "%s\"%s\"", i ? "," : " FQANs ", b);
+                }
+                break;
+        case GX_CRED_TOKEN:
+                gx_escape(a, sizeof(a), id->token_iss);
+                gx_escape(b, sizeof(b), id->token_sub);
+                snprintf(buf, n, "token iss \"%s\" sub \"%s\"", a, b);
+                break;
+        case GX_CRED_NONE:
+                snprintf(buf, n, "no credential");
+                break;
+        }
+}
