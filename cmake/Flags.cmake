@@ -58,3 +58,10 @@ if(GLEXEC_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   add_link_options(-fsanitize=address,undefined)
 endif()
+
+# libFuzzer builds (clang): instrument every library for coverage; the fuzz targets add
+# -fsanitize=fuzzer themselves (tests/fuzz/CMakeLists.txt).
+if(GLEXEC_FUZZ)
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()
