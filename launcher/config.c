@@ -376,7 +376,16 @@ static void configure_inih(void)
         ini_allow_multiline = false;
         ini_inline_comment_prefixes = (char *)";#";
         ini_use_stack = false;
+        ini_allow_realloc = true;
+        ini_initial_alloc = 256;
         ini_max_line = 8192;
+}
+
+/* Component-wise: /tmpfoo is not below /tmp (Apptainer CVE-2026-48785 compared by prefix). */
+static bool path_is_below(const char *path, const char *dir)
+{
+        size_t len = strlen(dir);
+        return path && strncmp(path, dir, len) == 0 && (path[len] == '/' || path[len] == '\0');
 }
 
 static int validate(const struct config *cfg, const char *name, struct gx_error *err)
@@ -397,6 +406,16 @@ static int validate(const struct config *cfg, const char *name, struct gx_error 
             (!cfg->isolation_account || !cfg->isolation_account[0]))
                 return gx_fail(err, GX_SYSTEM, 0,
                                "%s: mode = site-isolation needs isolation_account", name);
+        /* The private /tmp would cover the sandbox before the payload could enter it. */
+        if (cfg->private_tmp && (path_is_below(cfg->sandbox_base, "/tmp") ||
+                                 path_is_below(cfg->sandbox_base, "/var/tmp")))
+                return gx_fail(err, GX_SYSTEM, 0,
+                               "%s: sandbox_base must not be below /tmp or /var/tmp when "
+                               "private_tmp = yes",
+                               name);
+        if (cfg->require_audit && (!cfg->audit_log || !cfg->audit_log[0]))
+                return gx_fail(err, GX_SYSTEM, 0, "%s: require_audit = yes needs audit_log",
+                               name);
         if (cfg->cgroup_parent && strcmp(cfg->cgroup_parent, "auto") != 0 &&
             cfg->cgroup_parent[0] != '/')
                 return gx_fail(err, GX_SYSTEM, 0,

@@ -1,0 +1,363 @@
+#include "audit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/fdutil.h"
+#include "common/strutil.h"
+#include "log.h"
+#include "mapping/describe.h"
+
+/* Bound the record so the chain can always be followed from a fixed-size tail. */
+#define AUDIT_MAX_COMMAND_TEXT (64 * 1024)
+#define AUDIT_TAIL_READ (256 * 1024)
+#define ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
+
+static void add_string(struct json_object *o, const char *key, const char *value)
+{
+        json_object_object_add(o, key, value ? json_object_new_string(value) : NULL);
+}
+
+static struct json_object *string_array(const char (*items)[GX_FQAN_MAX], size_t n)
+{
+        struct json_object *a = json_object_new_array();
+        for (size_t i = 0; i < n; i++)
+                json_object_array_add(a, json_object_new_string(items[i]));
+        return a;
+}
+
+static struct json_object *gid_array(const gid_t *gids, size_t n)
+{
+        struct json_object *a = json_object_new_array();
+        for (size_t i = 0; i < n; i++)
+                json_object_array_add(a, json_object_new_int64(gids[i]));
+        return a;
+}
+
+static struct json_object *identity_json(const struct gx_identity *id)
+{
+        struct json_object *o = json_object_new_object();
+        if (id->kind == GX_CRED_X509) {
+                add_string(o, "dn", id->dn);
+                add_string(o, "issuer", id->issuer);
+                json_object_object_add(o, "fqans", string_array(id->fqans, id->n_fqans));
+        } else if (id->kind == GX_CRED_TOKEN) {
+                struct json_object *t = json_object_new_object();
+                add_string(t, "iss", id->token_iss);
+                add_string(t, "sub", id->token_sub);
+                json_object_object_add(t, "groups",
+                                       string_array(id->token_groups, id->n_token_groups));
+                json_object_object_add(o, "token", t);
+        }
+        return o;
+}
+
+static struct json_object *command_json(const struct launch *l)
+{
+        struct json_object *a = json_object_new_array();
+        size_t total = 0;
+        for (int i = 0; i < l->req.n_command; i++) {
+                const char *arg = i == 0 && l->command_path[0] ? l->command_path
+                                                               : l->req.command[i];
+                total += strlen(arg);
+                if (total > AUDIT_MAX_COMMAND_TEXT) {
+                        json_object_array_add(a, json_object_new_string("...(truncated)"));
+                        break;
+                }
+                json_object_array_add(a, json_object_new_string(arg));
+        }
+        return a;
+}
+
+static void format_time(const struct timespec *ts, char *buf, size_t n)
+{
+        struct tm tm;
+        char base[32];
+        gmtime_r(&ts->tv_sec, &tm);
+        strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(buf, n, "%s.%03ldZ", base, ts->tv_nsec / 1000000);
+}
+
+static struct json_object *result_json(const struct launch_result *r)
+{
+        struct json_object *o = json_object_new_object();
+        json_object_object_add(o, "status", json_object_new_int(r->status));
+        json_object_object_add(o, "exit_code",
+                               r->signal ? NULL : json_object_new_int(r->exit_code));
+        json_object_object_add(o, "signal", r->signal ? json_object_new_int(r->signal) : NULL);
+        json_object_object_add(o, "oom_killed", json_object_new_boolean(r->oom_killed));
+        json_object_object_add(o, "walltime_killed",
+                               json_object_new_boolean(r->walltime_killed));
+        json_object_object_add(o, "wall_seconds", json_object_new_double(r->wall_seconds));
+        json_object_object_add(o, "cpu_user_seconds",
+                               json_object_new_double(r->cpu_user_seconds));
+        json_object_object_add(o, "cpu_system_seconds",
+                               json_object_new_double(r->cpu_system_seconds));
+        json_object_object_add(o, "memory_peak_bytes",
+                               r->memory_peak_bytes >= 0
+                                       ? json_object_new_int64(r->memory_peak_bytes)
+                                       : NULL);
+        json_object_object_add(o, "pids_peak",
+                               r->pids_peak >= 0 ? json_object_new_int64(r->pids_peak) : NULL);
+        return o;
+}
+
+struct json_object *audit_build_record(const struct launch *l)
+{
+        struct json_object *o = json_object_new_object();
+        char time_text[48];
+
+        format_time(&l->start_real, time_text, sizeof(time_text));
+        json_object_object_add(o, "version", json_object_new_int(1));
+        add_string(o, "time", time_text);
+        add_string(o, "host", l->host);
+        add_string(o, "id", l->id);
+        add_string(o, "mode", config_mode_name(l->cfg->mode));
+
+        struct json_object *caller = json_object_new_object();
+        json_object_object_add(caller, "uid", json_object_new_int64(l->caller.uid));
+        add_string(caller, "user", l->caller.user[0] ? l->caller.user : NULL);
+        json_object_object_add(caller, "pid", json_object_new_int64(l->caller.pid));
+        json_object_object_add(o, "caller", caller);
+
+        json_object_object_add(o, "identity",
+                               l->have_identity ? identity_json(&l->identity) : NULL);
+
+        if (l->have_target) {
+                struct json_object *t = json_object_new_object();
+                add_string(t, "user", l->target.user);
+                json_object_object_add(t, "uid", json_object_new_int64(l->target.uid));
+                json_object_object_add(t, "gid", json_object_new_int64(l->target.gid));
+                json_object_object_add(t, "groups",
+                                       gid_array(l->target.groups, l->target.n_groups));
+                json_object_object_add(o, "target", t);
+        } else {
+                json_object_object_add(o, "target", NULL);
+        }
+
+        json_object_object_add(o, "command", command_json(l));
+        add_string(o, "sandbox", l->sandbox[0] ? l->sandbox : NULL);
+        add_string(o, "cgroup", l->cgroup[0] ? l->cgroup : NULL);
+        json_object_object_add(o, "result", l->have_result ? result_json(&l->result) : NULL);
+        return o;
+}
+
+static const int json_flags = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
+
+int audit_chain_line(const char *record_text, char **ret_line, struct gx_error *err)
+{
+        unsigned char digest[EVP_MAX_MD_SIZE];
+        unsigned int dlen = 0;
+        size_t len = strlen(record_text);
+
+        if (len < 2 || record_text[len - 1] != '}')
+                return gx_fail(err, GX_SYSTEM, 0, "audit record is not a JSON object");
+        if (!EVP_Digest(record_text, len, digest, &dlen, EVP_sha256(), NULL))
+                return gx_fail(err, GX_SYSTEM, 0, "SHA-256 failed");
+        char hex[65];
+        for (unsigned i = 0; i < dlen && i < 32; i++)
+                snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+        char *line;
+        if (asprintf(&line, "%.*s,\"hash\":\"%s\"}\n", (int)(len - 1), record_text, hex) < 0)
+                return gx_fail(err, GX_SYSTEM, ENOMEM, "audit record");
+        *ret_line = line;
+        return 0;
+}
+
+static void sha256_hex(const char *data, size_t len, char ret[65])
+{
+        unsigned char digest[EVP_MAX_MD_SIZE];
+        unsigned int dlen = 0;
+        EVP_Digest(data, len, digest, &dlen, EVP_sha256(), NULL);
+        for (unsigned i = 0; i < 32; i++)
+                snprintf(ret + 2 * i, 3, "%02x", digest[i]);
+}
+
+void audit_last_hash(const char *tail, size_t len, char ret_hash[65])
+{
+        while (len > 0 && tail[len - 1] == '\n')
+                len--;
+        if (len == 0) {
+                memcpy(ret_hash, ZERO_HASH, 65);
+                return;
+        }
+        size_t start = len;
+        while (start > 0 && tail[start - 1] != '\n')
+                start--;
+        const char *line = tail + start;
+        size_t line_len = len - start;
+
+        struct json_tokener *tok = json_tokener_new();
+        struct json_object *o = tok ? json_tokener_parse_ex(tok, line, (int)line_len) : NULL;
+        struct json_object *h;
+        const char *hash = NULL;
+        if (o && json_object_object_get_ex(o, "hash", &h) && json_object_is_type(h, json_type_string))
+                hash = json_object_get_string(h);
+        if (hash && strlen(hash) == 64 && strspn(hash, "0123456789abcdef") == 64)
+                memcpy(ret_hash, hash, 65);
+        else
+                /* A damaged last line (a crash mid-write, or tampering): chain to its bytes so
+                 * the break stays visible to a verifier instead of being papered over. */
+                sha256_hex(line, line_len, ret_hash);
+        json_object_put(o);
+        if (tok)
+                json_tokener_free(tok);
+}
+
+static int open_audit_log(const char *path, struct gx_error *err)
+{
+        char dir[PATH_MAX];
+        if (gx_strlcpy(dir, path, sizeof(dir)) < 0)
+                return gx_fail(err, GX_SYSTEM, ENAMETOOLONG, "audit_log");
+        char *slash = strrchr(dir, '/');
+        if (!slash || !slash[1])
+                return gx_fail(err, GX_SYSTEM, EINVAL, "audit_log %s", path);
+        const char *name = slash + 1;
+        char namebuf[NAME_MAX + 1];
+        if (gx_strlcpy(namebuf, name, sizeof(namebuf)) < 0)
+                return gx_fail(err, GX_SYSTEM, ENAMETOOLONG, "audit_log");
+        if (slash == dir)
+                slash[1] = '\0';
+        else
+                *slash = '\0';
+
+        _cleanup_close_ int dfd = gx_open_trusted_dir(dir, err);
+        if (dfd < 0)
+                return dfd;
+        /* Read-write: the last record's hash is read back through the same locked fd. */
+        int fd = openat(dfd, namebuf,
+                        O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+        if (fd < 0)
+                return gx_fail(err, GX_SYSTEM, errno, "cannot open audit log %s", path);
+        struct stat st;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !gx_stat_is_trusted(&st) ||
+            st.st_uid != geteuid()) {
+                close(fd);
+                return gx_fail(err, GX_SYSTEM, 0,
+                               "audit log %s is not a regular file owned by root and writable "
+                               "only by it",
+                               path);
+        }
+        return fd;
+}
+
+static int append_chained(int fd, const char *record_text, struct gx_error *err)
+{
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return gx_fail(err, GX_SYSTEM, errno, "audit log");
+
+        size_t want = st.st_size > AUDIT_TAIL_READ ? AUDIT_TAIL_READ : (size_t)st.st_size;
+        _cleanup_free_ char *tail = malloc(want + 1);
+        if (!tail)
+                return gx_fail(err, GX_SYSTEM, ENOMEM, "audit log");
+        ssize_t got = want ? pread(fd, tail, want, st.st_size - (off_t)want) : 0;
+        if (got < 0)
+                return gx_fail(err, GX_SYSTEM, errno, "reading audit log");
+        char prev[65];
+        audit_last_hash(tail, (size_t)got, prev);
+        bool needs_newline = got > 0 && tail[got - 1] != '\n';
+
+        /* Insert "prev" as the last member before hashing. */
+        _cleanup_free_ char *with_prev = NULL;
+        size_t len = strlen(record_text);
+        if (asprintf(&with_prev, "%.*s,\"prev\":\"%s\"}", (int)(len - 1), record_text, prev) < 0)
+                return gx_fail(err, GX_SYSTEM, ENOMEM, "audit record");
+        _cleanup_free_ char *line = NULL;
+        int r = audit_chain_line(with_prev, &line, err);
+        if (r < 0)
+                return r;
+        if (needs_newline && gx_write_full(fd, "\n", 1) < 0)
+                return gx_fail(err, GX_SYSTEM, errno, "writing audit log");
+        r = gx_write_full(fd, line, strlen(line));
+        if (r < 0)
+                return gx_fail(err, GX_SYSTEM, -r, "writing audit log");
+        if (fdatasync(fd) < 0 && errno != EINVAL)
+                return gx_fail(err, GX_SYSTEM, errno, "syncing audit log");
+        return 0;
+}
+
+static void syslog_event(const struct launch *l, const char *event, const char *reason)
+{
+        char who[1400], cmd[512], user[128];
+        if (l->have_identity)
+                identity_describe(&l->identity, who, sizeof(who));
+        else
+                snprintf(who, sizeof(who), "no verified credential");
+        gx_escape(cmd, sizeof(cmd), l->command_path[0] ? l->command_path
+                                    : l->req.n_command > 0 ? l->req.command[0]
+                                                           : "");
+        gx_escape(user, sizeof(user), l->caller.user);
+
+        if (strcmp(event, "start") == 0) {
+                log_msg(LOG_LVL_NOTICE, "%s: %s: caller %s(%u) %s -> %s(%u) command \"%s\"", l->id,
+                        event, user, (unsigned)l->caller.uid, who, l->target.user,
+                        (unsigned)l->target.uid, cmd);
+        } else if (strcmp(event, "end") == 0) {
+                log_msg(LOG_LVL_NOTICE,
+                        "%s: end: status %d%s%s, wall %.3f s, cpu user %.3f s system %.3f s",
+                        l->id, l->result.status, l->result.oom_killed ? ", oom-killed" : "",
+                        l->result.walltime_killed ? ", wall time exceeded" : "",
+                        l->result.wall_seconds, l->result.cpu_user_seconds,
+                        l->result.cpu_system_seconds);
+        } else {
+                char esc[600];
+                gx_escape(esc, sizeof(esc), reason ? reason : "");
+                log_msg(LOG_LVL_NOTICE, "%s: deny: caller %s(%u) %s: %s", l->id, user,
+                        (unsigned)l->caller.uid, who, esc);
+        }
+}
+
+int audit_write(const struct launch *l, const char *event, const char *reason,
+                struct gx_error *err)
+{
+        syslog_event(l, event, reason);
+        if (!l->cfg->audit_log || !l->cfg->audit_log[0])
+                return 0;
+
+        struct json_object *o = audit_build_record(l);
+        json_object_object_add(o, "event", json_object_new_string(event));
+        if (reason)
+                json_object_object_add(o, "reason", json_object_new_string(reason));
+        const char *text = json_object_to_json_string_ext(o, json_flags);
+
+        int r;
+        _cleanup_close_ int fd = open_audit_log(l->cfg->audit_log, err);
+        if (fd < 0) {
+                r = fd;
+                goto out;
+        }
+        /* One writer at a time: concurrent launches must neither interleave lines nor both
+         * chain to the same predecessor. */
+        while (flock(fd, LOCK_EX) < 0) {
+                if (errno != EINTR) {
+                        r = gx_fail(err, GX_SYSTEM, errno, "locking audit log");
+                        goto out;
+                }
+        }
+        r = append_chained(fd, text, err);
+out:
+        json_object_put(o);
+        return r;
+}
+
+int audit_write_report(const struct launch *l, int fd, struct gx_error *err)
+{
+        struct json_object *o = audit_build_record(l);
+        const char *text = json_object_to_json_string_ext(o, json_flags);
+        int r = gx_write_full(fd, text, strlen(text));
+        if (r == 0)
+                r = gx_write_full(fd, "\n", 1);
+        json_object_put(o);
+        if (r < 0)
+                return gx_fail(err, GX_CLIENT, -r, "writing the report to fd %d", fd);
+        return 0;
+}

@@ -1,0 +1,27 @@
+/* The launcher's side of credentials and policy: read the caller's credential file with the
+ * caller's rights, hand it to mapping/ for verification, apply bans and the mode's mapping,
+ * and deliver a copy of the credential into the sandbox. */
+#pragma once
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "common/error.h"
+#include "config.h"
+#include "launch.h"
+
+/* Verify the credential named by GLEXEC_CLIENT_CERT (preferred) or GLEXEC_CLIENT_TOKEN. */
+int credentials_verify(struct launch *l, const char *cert_path, const char *token_path,
+                       struct gx_error *err);
+
+/* Bans, allowed executables, and the target account of the configured mode. */
+int credentials_authorize(struct launch *l, struct gx_error *err);
+
+/* Copy the payload's proxy into the sandbox (owned by the target, 0600) and return the path
+ * the payload sees in X509_USER_PROXY (NULL for none). */
+int credentials_deliver(struct launch *l, int sandbox_fd, const char *source_path,
+                        const char *target_name, char *path_buf,
+                        size_t path_size, const char **ret_proxy, struct gx_error *err);
+
+/* --check-config: check every file the configuration names for the configured mode. */
+int credentials_check_config(const struct config *cfg, FILE *out);

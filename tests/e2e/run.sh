@@ -1,0 +1,51 @@
+#!/bin/bash
+# End-to-end tests: build glexec into a temporary prefix, install it setuid root, and run the
+# bats suites against it as unprivileged callers. Test accounts exist only inside a private
+# mount namespace (bind-mounted passwd and group); everything lives under one temporary
+# directory that is removed at the end. Must run as root.
+#
+#   tests/e2e/run.sh [BUILD_DIR] [bats files...]
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/../.." && pwd)
+if [ "$(id -u)" -ne 0 ]; then
+        echo "tests/e2e/run.sh: must run as root (it installs a setuid binary in a temp prefix)" >&2
+        exit 1
+fi
+for tool in bats setpriv unshare openssl; do
+        command -v "$tool" >/dev/null || { echo "tests/e2e/run.sh: $tool is missing" >&2; exit 1; }
+done
+
+# Not below /tmp: the payload's private /tmp would hide the sandbox base.
+tmp=$(mktemp -d /var/lib/glexec-e2e.XXXXXX)
+chmod 0755 "$tmp"
+cleanup() {
+        # Sandboxes are removed by glexec itself; whatever a failed test left goes here.
+        rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+prefix=$tmp/prefix
+build=$tmp/build
+cmake -S "$src" -B "$build" -DCMAKE_INSTALL_PREFIX="$prefix" -DBUILD_TESTING=OFF \
+        -DGLEXEC_WERROR=ON >"$tmp/cmake.log" 2>&1 || { cat "$tmp/cmake.log"; exit 1; }
+cmake --build "$build" -j2 >"$tmp/build.log" 2>&1 || { cat "$tmp/build.log"; exit 1; }
+cmake --install "$build" >"$tmp/install.log" 2>&1 || { cat "$tmp/install.log"; exit 1; }
+
+# Credentials made fresh for this run.
+"$src/tests/fixtures/make-x509-fixtures.sh" "$tmp/fx" >"$tmp/fixtures.log" 2>&1 ||
+        { cat "$tmp/fixtures.log"; exit 1; }
+
+files=("$@")
+[ ${#files[@]} -gt 0 ] || files=("$here"/*.bats)
+
+export GX_SRC=$src GX_TMP=$tmp GX_PREFIX=$prefix GX_FX=$tmp/fx
+export GX_PROBE=${GX_PROBE:-}
+# The accounts the tests use, visible only in this mount namespace.
+exec unshare --mount --propagation private -- bash -c '
+        set -e
+        . "$GX_SRC/tests/e2e/accounts.bash"
+        install_test_accounts "$GX_TMP/etc"
+        bats --tap "$@"
+' bats "${files[@]}"
