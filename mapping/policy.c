@@ -1,0 +1,318 @@
+#include "mapping/policy.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/macro.h"
+#include "common/strutil.h"
+
+static bool configured(const char *path)
+{
+        return path && path[0];
+}
+
+static void map_file_freep(struct map_file *f)
+{
+        map_file_free(f);
+}
+
+/* Load a configured map file; a missing one leaves *loaded false and is not an error. */
+static int load_optional(enum map_file_kind kind, const char *path, struct map_file *f,
+                         bool *loaded, struct gx_error *err)
+{
+        *loaded = false;
+        if (!configured(path))
+                return 0;
+        int r = map_file_load(kind, path, f, err);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        *loaded = true;
+        return 0;
+}
+
+static void set_source(struct map_decision *d, const struct map_file *f,
+                       const struct map_rule *r)
+{
+        char name[256];
+        gx_escape(name, sizeof(name), f->name);
+        snprintf(d->source, sizeof(d->source), "%s %s:%u", map_file_kind_name(f->kind), name,
+                 r->line);
+}
+
+static int no_mapping(struct gx_error *err, const char *what)
+{
+        return gx_fail_public(err, GX_AUTHZ, 0, "not authorized", "no mapping for this %s",
+                              what);
+}
+
+static bool terminated(const char *s, size_t n)
+{
+        return memchr(s, '\0', n) != NULL;
+}
+
+/* The identity may one day arrive over a pipe from an unprivileged verifier (DESIGN.md):
+ * never trust its counts or its strings to be terminated. */
+static int check_identity(const struct gx_identity *id, struct gx_error *err)
+{
+        bool ok = terminated(id->dn, sizeof(id->dn)) && terminated(id->issuer, sizeof(id->issuer)) &&
+                  terminated(id->token_iss, sizeof(id->token_iss)) &&
+                  terminated(id->token_sub, sizeof(id->token_sub)) &&
+                  id->n_fqans <= GX_MAX_FQANS && id->n_token_groups <= GX_MAX_FQANS;
+        for (size_t i = 0; ok && i < id->n_fqans; i++)
+                ok = terminated(id->fqans[i], sizeof(id->fqans[i]));
+        for (size_t i = 0; ok && i < id->n_token_groups; i++)
+                ok = terminated(id->token_groups[i], sizeof(id->token_groups[i]));
+        return ok ? 0 : gx_fail(err, GX_SYSTEM, EINVAL, "malformed identity");
+}
+
+static void add_group(struct map_decision *d, const char *group)
+{
+        for (size_t i = 0; i < d->n_groups; i++)
+                if (strcmp(d->groups[i], group) == 0)
+                        return;
+        if (d->n_groups < GX_MAX_FQANS)
+                snprintf(d->groups[d->n_groups++], MAP_NAME_MAX, "%s", group);
+}
+
+/* Names in parsed rules are at most MAP_NAME_MAX - 1 bytes (mapfile.c checks). */
+static void take_rule(struct map_decision *d, const struct map_file *f, const struct map_rule *r)
+{
+        set_source(d, f, r);
+        if (r->pool)
+                snprintf(d->pool, sizeof(d->pool), "%s", r->pool);
+        else
+                snprintf(d->account, sizeof(d->account), "%s", r->names[0]);
+}
+
+static int lease_name_result(int r, const struct map_decision *d, struct gx_error *err)
+{
+        if (r == -EINVAL)
+                /* A pool mapping for an identity without a subject DN or sub to key on. */
+                return gx_fail_public(err, GX_AUTHZ, 0, "not authorized",
+                                      "%s: no DN or sub to key a pool lease on", d->source);
+        if (r < 0)
+                return gx_fail(err, GX_SYSTEM, r, "%s: lease name", d->source);
+        return 0;
+}
+
+static int decide_x509(const struct map_rules *rules, const struct gx_identity *id,
+                       struct map_decision *d, struct gx_error *err)
+{
+        const struct map_rule *r;
+
+        for (size_t i = 0; i < id->n_fqans; i++)
+                if ((r = map_file_match_fqan(rules->groupmap, id->fqans[i], false)))
+                        add_group(d, r->names[0]);
+
+        for (int pools = 0; pools <= 1; pools++) {
+                for (size_t i = 0; i < id->n_fqans; i++)
+                        if ((r = map_file_match_fqan(rules->voms_gridmap, id->fqans[i], pools))) {
+                                take_rule(d, rules->voms_gridmap, r);
+                                if (!pools)
+                                        return 0;
+                                const char *groups[GX_MAX_FQANS];
+                                for (size_t g = 0; g < d->n_groups; g++)
+                                        groups[g] = d->groups[g];
+                                return lease_name_result(
+                                        lease_name_dn(id->dn, groups, d->n_groups, d->lease), d,
+                                        err);
+                        }
+                if ((r = map_file_match_dn(rules->gridmap, id->dn, pools))) {
+                        take_rule(d, rules->gridmap, r);
+                        return pools ? lease_name_result(lease_name_dn(id->dn, NULL, 0, d->lease),
+                                                         d, err)
+                                     : 0;
+                }
+        }
+        return no_mapping(err, "certificate");
+}
+
+int map_decide(const struct map_rules *rules, const struct gx_identity *id,
+               struct map_decision *ret, struct gx_error *err)
+{
+        struct map_decision d = {0};
+        int r = check_identity(id, err);
+        if (r < 0)
+                return r;
+
+        switch (id->kind) {
+        case GX_CRED_X509:
+                r = decide_x509(rules, id, &d, err);
+                break;
+        case GX_CRED_TOKEN: {
+                const struct map_rule *rule = map_file_match_token(rules->tokenmap, id);
+                if (!rule)
+                        return no_mapping(err, "token");
+                take_rule(&d, rules->tokenmap, rule);
+                if (d.pool[0])
+                        r = lease_name_result(
+                                lease_name_token(id->token_iss, id->token_sub, d.lease), &d, err);
+                break;
+        }
+        default:
+                return no_mapping(err, "credential");
+        }
+        if (r < 0)
+                return r;
+        *ret = d;
+        return 0;
+}
+
+int map_apply(const struct map_decision *d, int gridmapdir_fd, uint64_t min_uid,
+              const struct map_nss *nss, struct gx_account *ret, struct gx_error *err)
+{
+        char account[MAP_NAME_MAX];
+        int r;
+
+        if (d->pool[0]) {
+                if (gridmapdir_fd < 0)
+                        return gx_fail(err, GX_SYSTEM, 0, "%s maps to a pool but no gridmapdir is "
+                                                          "configured",
+                                       d->source);
+                r = lease_acquire(gridmapdir_fd, d->lease, d->pool, account, sizeof(account),
+                                  err);
+                if (r < 0)
+                        return r;
+        } else if (gx_strlcpy(account, d->account, sizeof(account)) < 0) {
+                return gx_fail(err, GX_SYSTEM, ENAMETOOLONG, "%s", d->source);
+        }
+
+        const char *groups[GX_MAX_FQANS];
+        for (size_t i = 0; i < d->n_groups; i++)
+                groups[i] = d->groups[i];
+        r = map_account_lookup(nss, account, min_uid, groups, d->n_groups, ret, err);
+        if (r < 0)
+                gx_error_prefix(err, "%s", d->source);
+        return r;
+}
+
+int map_resolve_account(const struct map_config *cfg, const struct gx_identity *id,
+                        struct gx_account *ret, struct gx_error *err)
+{
+        _cleanup_(map_file_freep) struct map_file grid = {0}, voms = {0}, group = {0}, token = {0};
+        bool have_grid, have_voms, have_group, have_token;
+        struct map_rules rules = {0};
+        int r;
+
+        switch (id->kind) {
+        case GX_CRED_X509:
+                if ((r = load_optional(MAP_VOMS_GRIDMAP, cfg->voms_gridmapfile, &voms, &have_voms,
+                                       err)) < 0 ||
+                    (r = load_optional(MAP_GRIDMAP, cfg->gridmapfile, &grid, &have_grid, err)) < 0 ||
+                    (r = load_optional(MAP_GROUPMAP, cfg->groupmapfile, &group, &have_group,
+                                       err)) < 0)
+                        return r;
+                if (!have_voms && !have_grid)
+                        return gx_fail(err, GX_SYSTEM, ENOENT,
+                                       "neither voms_gridmapfile nor gridmapfile exists");
+                rules.voms_gridmap = have_voms ? &voms : NULL;
+                rules.gridmap = have_grid ? &grid : NULL;
+                rules.groupmap = have_group ? &group : NULL;
+                break;
+        case GX_CRED_TOKEN:
+                if (!configured(cfg->token_mapfile))
+                        return gx_fail_public(err, GX_AUTHZ, 0, "not authorized",
+                                              "no token_mapfile configured: tokens cannot be "
+                                              "mapped");
+                if ((r = load_optional(MAP_TOKENMAP, cfg->token_mapfile, &token, &have_token,
+                                       err)) < 0)
+                        return r;
+                if (!have_token)
+                        return gx_fail(err, GX_SYSTEM, ENOENT, "token_mapfile %s",
+                                       cfg->token_mapfile);
+                rules.tokenmap = &token;
+                break;
+        default:
+                return no_mapping(err, "credential");
+        }
+
+        struct map_decision d;
+        r = map_decide(&rules, id, &d, err);
+        if (r < 0)
+                return r;
+
+        _cleanup_close_ int dirfd = -1;
+        if (d.pool[0]) {
+                if (!configured(cfg->gridmapdir))
+                        return gx_fail(err, GX_SYSTEM, 0,
+                                       "%s maps to a pool but no gridmapdir is configured",
+                                       d.source);
+                dirfd = lease_open_dir(cfg->gridmapdir, err);
+                if (dirfd < 0)
+                        return dirfd;
+        }
+        return map_apply(&d, dirfd, cfg->min_uid, NULL, ret, err);
+}
+
+int map_check_ban(const struct map_config *cfg, const struct gx_identity *id,
+                  struct gx_error *err)
+{
+        int r = check_identity(id, err);
+        if (r < 0)
+                return r;
+        if (!configured(cfg->ban_file))
+                return 0;
+        _cleanup_(map_file_freep) struct map_file ban = {0};
+        r = map_file_load(MAP_BANFILE, cfg->ban_file, &ban, err);
+        if (r < 0) {
+                gx_error_prefix(err, "ban_file");
+                return r;
+        }
+        const struct map_rule *rule = map_file_match_ban(&ban, id);
+        if (rule) {
+                char name[256];
+                gx_escape(name, sizeof(name), ban.name);
+                return gx_fail_public(err, GX_AUTHZ, 0, "not authorized",
+                                      "banned by ban file %s:%u", name, rule->line);
+        }
+        return 0;
+}
+
+/* The path executed must be the one the patterns are checked against: absolute, without
+ * "." or ".." components or doubled slashes that a pattern could be fooled by. */
+static bool canonical_path(const char *p)
+{
+        if (p[0] != '/')
+                return false;
+        for (const char *c = p; *c; c++) {
+                if (c[0] != '/')
+                        continue;
+                if (c[1] == '/' ||
+                    (c[1] == '.' && (c[2] == '/' || c[2] == '\0')) ||
+                    (c[1] == '.' && c[2] == '.' && (c[3] == '/' || c[3] == '\0')))
+                        return false;
+        }
+        return true;
+}
+
+int map_check_executable(const struct map_config *cfg, const char *resolved_path,
+                         struct gx_error *err)
+{
+        char *const *list = cfg->allowed_executables;
+        if (!list || !list[0])
+                return 0;
+
+        char esc[512];
+        gx_escape(esc, sizeof(esc), resolved_path);
+        for (size_t i = 0; list[i]; i++)
+                if (list[i][0] != '/') {
+                        char entry[512];
+                        gx_escape(entry, sizeof(entry), list[i]);
+                        return gx_fail(err, GX_SYSTEM, EINVAL,
+                                       "allowed_executables: \"%s\" is not an absolute path",
+                                       entry);
+                }
+        if (!canonical_path(resolved_path))
+                return gx_fail_public(err, GX_AUTHZ, 0, "not authorized: executable not allowed",
+                                      "executable %s is not a canonical absolute path", esc);
+        for (size_t i = 0; list[i]; i++)
+                if (strcmp(list[i], resolved_path) == 0 ||
+                    fnmatch(list[i], resolved_path, FNM_PATHNAME) == 0)
+                        return 0;
+        return gx_fail_public(err, GX_AUTHZ, 0, "not authorized: executable not allowed",
+                              "executable %s is not in allowed_executables", esc);
+}
