@@ -3,7 +3,7 @@
 #include <stdarg.h>
 #include <string.h>
 
-static int fill(struct gx_error *err, enum gx_class class, int errnum, const char *public_msg,
+static _printf_(5, 0) int fill(struct gx_error *err, enum gx_class class, int errnum, const char *public_msg,
                 const char *fmt, va_list ap)
 {
         if (errnum < 0)

@@ -281,7 +281,7 @@ int credentials_check_config(const struct config *cfg, FILE *out)
                                &err);
         problems += check_item(out, "sandbox_base",
                                check_trusted_dir("sandbox_base", cfg->sandbox_base, &err), &err);
-        if (cfg->ban_file[0]) {
+        if (cfg->ban_file && cfg->ban_file[0]) {
                 int fd = gx_open_trusted(cfg->ban_file, O_RDONLY, &err);
                 problems += check_item(out, "ban_file", fd, &err);
                 safe_close(fd);

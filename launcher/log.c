@@ -54,7 +54,7 @@ static void write_file_line(const char *ident, const char *msg)
         gx_write_full(log_state.file_fd, line, (size_t)n);
 }
 
-static void vlog(const char *ident, enum log_level level, const char *fmt, va_list ap)
+static _printf_(3, 0) void vlog(const char *ident, enum log_level level, const char *fmt, va_list ap)
 {
         if ((int)level > log_state.level)
                 return;

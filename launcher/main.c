@@ -237,6 +237,7 @@ int main(int argc, char **argv)
         struct gx_error err = {0};
         static struct config cfg;
         static struct launch l;
+        _cleanup_strv_free_ char **envp = NULL;
 
         ensure_std_fds();
         gx_cloexec_from(3);
@@ -360,7 +361,6 @@ int main(int argc, char **argv)
                 goto cleanup_sandbox;
         }
 
-        _cleanup_strv_free_ char **envp = NULL;
         struct env_spec es = {
                 .caller_env = in.env,
                 .preserve = cfg.preserve_env_variables,

@@ -92,16 +92,13 @@ int privs_read_caller_file(const struct caller *c, const char *path, const char 
                 return gx_fail(err, GX_SYSTEM, EPERM, "cannot take the caller's file rights");
         }
         /* O_NONBLOCK: a FIFO must not hang us; O_NOFOLLOW: the file itself is not a link. */
-        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY |
+                                                    O_NONBLOCK);
         int saved_errno = errno;
-        if (set_fs_ids(saved_uid, saved_gid) < 0) {
-                safe_close(fd);
+        if (set_fs_ids(saved_uid, saved_gid) < 0)
                 return gx_fail(err, GX_SYSTEM, EPERM, "cannot restore file rights");
-        }
         if (fd < 0)
                 return gx_fail(err, GX_CLIENT, saved_errno, "cannot open %s %s", what, esc);
-
-        _cleanup_close_ int fd_owned = fd;
         struct stat st;
         if (fstat(fd, &st) < 0)
                 return gx_fail(err, GX_CLIENT, errno, "%s %s", what, esc);

@@ -1,5 +1,3 @@
-/* Literal argument vectors: the parsers never write to them. */
-#pragma GCC diagnostic ignored "-Wdiscarded-qualifiers"
 #include <string.h>
 
 #include "cli.h"

@@ -27,3 +27,12 @@ struct cred_x509_policy {
 /* Verify a PEM proxy file (certificate, optional key, chain). */
 int cred_x509_verify(const char *pem, size_t len, const struct cred_x509_policy *policy,
                      struct gx_identity *ret, struct gx_error *err);
+
+/* Parse a DER VOMS AC container (the value of proxy extension 1.3.6.1.4.1.8005.100.100.5) and
+ * apply every check that needs neither the holder nor a trust anchor: structure, version,
+ * algorithms, extensions (Targets against host_fqdn), policy authority, FQAN syntax. Fills
+ * ret->fqans and ret->n_fqans with the normalised FQANs, which are NOT verified: this is for
+ * fuzzing and diagnostics; authorization uses cred_x509_verify, which runs the same checks
+ * plus the holder, validity and signature checks. */
+int cred_voms_parse_unverified(const uint8_t *der, size_t len, const char *host_fqdn,
+                               struct gx_identity *ret, struct gx_error *err);
