@@ -117,29 +117,3 @@ int privs_read_caller_file(const struct caller *c, const char *path, const char 
                 return gx_fail(err, GX_CLIENT, -r, "reading %s %s", what, esc);
         return 0;
 }
-
-int privs_drop_to(uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups,
-                  struct gx_error *err)
-{
-        /* Groups first, then gid, then uid: once the uid is gone we could not change the
-         * others any more (sandbox-anchors.md checklist A.2). */
-        if (setgroups(n_groups, groups) < 0)
-                return gx_fail(err, GX_SYSTEM, errno, "setgroups");
-        if (setresgid(gid, gid, gid) < 0)
-                return gx_fail(err, GX_SYSTEM, errno, "setresgid(%u)", (unsigned)gid);
-        if (setresuid(uid, uid, uid) < 0)
-                return gx_fail(err, GX_SYSTEM, errno, "setresuid(%u)", (unsigned)uid);
-
-        /* Verify by reading back and by trying to undo it (OpenSSH uidswap.c habit). */
-        uid_t ru, eu, su;
-        gid_t rg, eg, sg;
-        if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0)
-                return gx_fail(err, GX_SYSTEM, errno, "reading back ids");
-        if (ru != uid || eu != uid || su != uid || rg != gid || eg != gid || sg != gid)
-                return gx_fail(err, GX_SYSTEM, 0, "identity switch did not take effect");
-        if (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
-                return gx_fail(err, GX_SYSTEM, 0, "root could be regained after the switch");
-        if (gid != 0 && uid != 0 && (setgid(0) == 0 || setegid(0) == 0))
-                return gx_fail(err, GX_SYSTEM, 0, "gid 0 could be regained after the switch");
-        return 0;
-}

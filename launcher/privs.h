@@ -30,8 +30,3 @@ bool privs_caller_whitelisted(const struct caller *c, char *const *users, char *
  * permission bits; anything else is GX_CLIENT. */
 int privs_read_caller_file(const struct caller *c, const char *path, const char *what,
                            size_t max, char **ret_buf, size_t *ret_len, struct gx_error *err);
-
-/* Permanently become uid/gid with exactly these supplementary groups, then prove it cannot be
- * undone. */
-int privs_drop_to(uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups,
-                  struct gx_error *err);
