@@ -1,5 +1,4 @@
-/* Who called us, reading the caller's files with the caller's rights, and the final,
- * verified identity switch. The only place that changes uids or gids. */
+/* Who called us, and reading the caller's files with the caller's rights. */
 #pragma once
 
 #include <stdbool.h>
