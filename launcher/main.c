@@ -35,6 +35,7 @@
 #include "sandbox/launch.h"
 #include "sandbox/seccomp.h"
 #include "sandbox/stage.h"
+#include "staging.h"
 #include "supervise.h"
 
 extern char **environ;
@@ -356,7 +357,8 @@ int main(int argc, char **argv)
         const char *proxy_for_payload = NULL;
         if (credentials_deliver(&l, sandbox_fd, inherited_getenv(&in, "GLEXEC_SOURCE_PROXY"),
                                 inherited_getenv(&in, "GLEXEC_TARGET_PROXY"), x509_copy,
-                                sizeof(x509_copy), &proxy_for_payload, &err) < 0) {
+                                sizeof(x509_copy), &proxy_for_payload, &err) < 0 ||
+            staging_in(&l, sandbox_fd, &err) < 0) {
                 rc = -1;
                 goto cleanup_sandbox;
         }
@@ -430,6 +432,8 @@ int main(int argc, char **argv)
         l.have_result = rc == 0 || l.result.status == 126 || l.result.status == 127;
         log_mon("Terminated, CPU user %.2f system %.2f", l.result.cpu_user_seconds,
                 l.result.cpu_system_seconds);
+        if (l.have_result && staging_out(&l, sandbox_fd, &err) < 0)
+                log_msg(LOG_LVL_WARNING, "%s: %s", l.id, err.msg);
 
 audit_end:;
         struct gx_error aerr = {0};
