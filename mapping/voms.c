@@ -276,7 +276,8 @@ static int parse_authority(const ASN1_IA5STRING *uri, struct ac_facts *f, struct
                                 colon = p - 1;
         if (!sep || !colon)
                 return ac_deny(err, "policy authority is not vo://host:port");
-        size_t vl = (size_t)(sep - s), hl = (size_t)(colon - (sep + 3)), pl = n - (size_t)(colon + 1 - s);
+        size_t vl = (size_t)(sep - s), hl = (size_t)(colon - (sep + 3));
+        size_t pl = n - (size_t)(colon + 1 - s);
         if (!name_ok(s, vl, false) || !name_ok(sep + 3, hl, true) || pl == 0 || pl > 5)
                 return ac_deny(err, "policy authority has an invalid VO, host or port");
         for (size_t i = 0; i < pl; i++)
@@ -370,7 +371,8 @@ static bool target_is(const GENERAL_NAME *gn, const char *fqdn)
                 return false;
         const ASN1_IA5STRING *s = gn->d.ia5;
         size_t n = (size_t)ASN1_STRING_length(s);
-        return n == strlen(fqdn) && strncasecmp((const char *)ASN1_STRING_get0_data(s), fqdn, n) == 0;
+        return n == strlen(fqdn) &&
+               strncasecmp((const char *)ASN1_STRING_get0_data(s), fqdn, n) == 0;
 }
 
 static int check_targets(const X509_EXTENSION *ex, const char *host_fqdn, struct gx_error *err)
@@ -422,10 +424,14 @@ static int parse_extensions(const STACK_OF(X509_EXTENSION) *exts, const char *ho
                 const X509_EXTENSION *ex = sk_X509_EXTENSION_value(exts, i);
                 const ASN1_OBJECT *obj = X509_EXTENSION_get_object((X509_EXTENSION *)ex);
                 const ASN1_OCTET_STRING *v = X509_EXTENSION_get_data((X509_EXTENSION *)ex);
+                const unsigned char *der = ASN1_STRING_get0_data(v);
+                size_t len = (size_t)ASN1_STRING_length(v);
                 int nid = OBJ_obj2nid(obj), r = 0;
-                for (int k = i + 1; k < n; k++)
-                        if (OBJ_cmp(obj, X509_EXTENSION_get_object(sk_X509_EXTENSION_value(exts, k))) == 0)
+                for (int k = i + 1; k < n; k++) {
+                        X509_EXTENSION *other = sk_X509_EXTENSION_value(exts, k);
+                        if (OBJ_cmp(obj, X509_EXTENSION_get_object(other)) == 0)
                                 return ac_deny(err, "duplicate extension");
+                }
                 if (nid == NID_target_information)
                         r = check_targets(ex, host_fqdn, err);
                 else if (X509_EXTENSION_get_critical(ex)) {
@@ -435,13 +441,11 @@ static int parse_extensions(const STACK_OF(X509_EXTENSION) *exts, const char *ho
                 } else if (nid == NID_no_rev_avail)
                         norev = true;
                 else if (nid == NID_authority_key_identifier) {
-                        f->akid = d2i_exact(ASN1_ITEM_rptr(AUTHORITY_KEYID),
-                                            ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v));
+                        f->akid = d2i_exact(ASN1_ITEM_rptr(AUTHORITY_KEYID), der, len);
                         if (!f->akid)
                                 r = ac_deny(err, "undecodable authority key identifier");
                 } else if (obj_is(obj, OID_VOMS_CERTS)) {
-                        f->certs = d2i_exact(ASN1_ITEM_rptr(GX_AC_CERTS), ASN1_STRING_get0_data(v),
-                                             (size_t)ASN1_STRING_length(v));
+                        f->certs = d2i_exact(ASN1_ITEM_rptr(GX_AC_CERTS), der, len);
                         int nc = f->certs ? sk_X509_num(f->certs->certs) : 0;
                         if (nc < 1 || nc > VOMS_MAX_CERTS)
                                 r = ac_deny(err, "undecodable signer certificate chain");

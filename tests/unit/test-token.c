@@ -635,12 +635,21 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
         return remove(path);
 }
 
+/* Also on the early exits of a broken setup. */
+static void remove_dir(void)
+{
+        free(jwks_rsa);
+        free(jwks_ec);
+        nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int main(void)
 {
         if (!mkdtemp(dir)) {
                 perror("mkdtemp");
                 return 1;
         }
+        atexit(remove_dir);
         load_fixtures();
         test_expectations();
         test_claims();
@@ -654,9 +663,5 @@ int main(void)
         test_pyjwt();
         measure("good_rs256");
         measure("good_es256");
-
-        free(jwks_rsa);
-        free(jwks_ec);
-        nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
         TEST_MAIN_END();
 }
