@@ -65,7 +65,7 @@ static const struct key keys[] = {
         K("credentials", token_audience, KEY_LIST, token_audience),
         K("credentials", token_accept_any_audience, KEY_BOOL, token_accept_any_audience),
         K("credentials", token_required_scopes, KEY_LIST, token_required_scopes),
-        K("credentials", token_clock_skew, KEY_INT, token_clock_skew),
+        KMAX("credentials", token_clock_skew, KEY_INT, token_clock_skew, 86400),
 
         K("mapping", gridmapfile, KEY_STRING, gridmapfile),
         K("mapping", voms_gridmapfile, KEY_STRING, voms_gridmapfile),

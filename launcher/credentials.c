@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
+#include <netdb.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,21 +15,23 @@
 #include "common/strutil.h"
 #include "mapping/credential.h"
 #include "mapping/policy.h"
+#include "mapping/token.h"
+#include "sandbox/seccomp.h"
 
-/* The verified proxy, kept until it is copied into the sandbox, then wiped: a process forked
- * from us must not inherit the private key (DESIGN.md, process model). */
+/* The verified proxy or token, kept until it is copied into the sandbox, then wiped: a
+ * process forked from us must not inherit the private key (DESIGN.md, process model). */
 static struct {
         char *buf;
         size_t len;
         char path[PATH_MAX];
-} client_proxy;
+} client_cred;
 
-static void wipe_client_proxy(void)
+static void wipe_client_cred(void)
 {
-        if (client_proxy.buf) {
-                OPENSSL_cleanse(client_proxy.buf, client_proxy.len);
-                free(client_proxy.buf);
-                client_proxy.buf = NULL;
+        if (client_cred.buf) {
+                OPENSSL_cleanse(client_cred.buf, client_cred.len);
+                free(client_cred.buf);
+                client_cred.buf = NULL;
         }
 }
 
@@ -64,32 +67,78 @@ static int check_trusted_dir(const char *key, const char *path, struct gx_error 
         return 0;
 }
 
+/* token_audience, or https://<this host's FQDN> when it is empty (SPEC section 6). */
+static char **token_audiences(const struct launch *l)
+{
+        if (l->cfg->token_audience && l->cfg->token_audience[0])
+                return NULL;
+        char fqdn[300] = "";
+        struct addrinfo hints = {.ai_flags = AI_CANONNAME}, *ai = NULL;
+        if (!strchr(l->host, '.') && getaddrinfo(l->host, NULL, &hints, &ai) == 0 && ai &&
+            ai->ai_canonname)
+                snprintf(fqdn, sizeof(fqdn), "https://%s", ai->ai_canonname);
+        else
+                snprintf(fqdn, sizeof(fqdn), "https://%s", l->host);
+        if (ai)
+                freeaddrinfo(ai);
+        char **v = gx_strv_split("", ',');
+        if (v && gx_strv_push(&v, fqdn) < 0) {
+                gx_strv_free(v);
+                v = NULL;
+        }
+        return v;
+}
+
+static int verify_token(struct launch *l, const char *token_path, struct gx_error *err)
+{
+        int r = privs_read_caller_file(&l->caller, token_path, "token", CRED_TOKEN_MAX_BYTES + 64,
+                                       &client_cred.buf, &client_cred.len, err);
+        if (r < 0)
+                return r;
+        _cleanup_strv_free_ char **default_aud = token_audiences(l);
+        struct cred_token_policy policy = {
+                .issuers_file = l->cfg->token_issuers,
+                .audiences = default_aud ? default_aud : l->cfg->token_audience,
+                .accept_any_audience = l->cfg->token_accept_any_audience,
+                .required_scopes = l->cfg->token_required_scopes,
+                .clock_skew = l->cfg->token_clock_skew,
+                .now = (int64_t)l->start_real.tv_sec,
+        };
+        r = cred_token_verify(client_cred.buf, client_cred.len, &policy, &l->identity, err);
+        if (r < 0) {
+                wipe_client_cred();
+                return r;
+        }
+        l->have_identity = true;
+        return 0;
+}
+
 int credentials_verify(struct launch *l, const char *cert_path, const char *token_path,
                        struct gx_error *err)
 {
         int r;
         if (!cert_path || !*cert_path) {
                 if (token_path && *token_path)
-                        return gx_fail(err, GX_CLIENT, 0,
-                                       "GLEXEC_CLIENT_TOKEN is not supported by this build");
+                        return verify_token(l, token_path, err);
                 return gx_fail(err, GX_CLIENT, 0,
-                               "no credential: set GLEXEC_CLIENT_CERT to the payload's proxy");
+                               "no credential: set GLEXEC_CLIENT_CERT to the payload's proxy or "
+                               "GLEXEC_CLIENT_TOKEN to its token file");
         }
         r = check_trusted_dir("certdir", l->cfg->certdir, err);
         if (r < 0)
                 return r;
 
         r = privs_read_caller_file(&l->caller, cert_path, "proxy", GX_CRED_MAX_BYTES,
-                                   &client_proxy.buf, &client_proxy.len, err);
+                                   &client_cred.buf, &client_cred.len, err);
         if (r < 0)
                 return r;
-        gx_strlcpy(client_proxy.path, cert_path, sizeof(client_proxy.path));
+        gx_strlcpy(client_cred.path, cert_path, sizeof(client_cred.path));
 
         struct cred_x509_policy policy;
         x509_policy(l, &policy);
-        r = cred_x509_verify(client_proxy.buf, client_proxy.len, &policy, &l->identity, err);
+        r = cred_x509_verify(client_cred.buf, client_cred.len, &policy, &l->identity, err);
         if (r < 0) {
-                wipe_client_proxy();
+                wipe_client_cred();
                 return r;
         }
         l->have_identity = true;
@@ -195,9 +244,9 @@ static int target_proxy_name(const struct launch *l, const char *target, char *n
 static int load_source_proxy(struct launch *l, const char *source_path, char **ret_buf,
                              size_t *ret_len, struct gx_error *err)
 {
-        if (!source_path || !*source_path || strcmp(source_path, client_proxy.path) == 0) {
-                *ret_buf = client_proxy.buf;
-                *ret_len = client_proxy.len;
+        if (!source_path || !*source_path || strcmp(source_path, client_cred.path) == 0) {
+                *ret_buf = client_cred.buf;
+                *ret_len = client_cred.len;
                 return 0;
         }
         /* A different file: it must be a proxy of the same, authorized identity. */
@@ -223,45 +272,68 @@ static int load_source_proxy(struct launch *l, const char *source_path, char **r
         return r;
 }
 
-int credentials_deliver(struct launch *l, int sandbox_fd, const char *source_path,
-                        const char *target_name, char *path_buf, size_t path_size,
-                        const char **ret_proxy, struct gx_error *err)
+static int write_private_copy(const struct launch *l, int sandbox_fd, const char *name,
+                              const char *buf, size_t len, struct gx_error *err)
+{
+        int fd = openat(sandbox_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                        0600);
+        if (fd < 0)
+                return gx_fail(err, GX_SYSTEM, errno, "writing the payload's credential");
+        int r = 0;
+        if (fchown(fd, l->target.uid, l->target.gid) < 0 || fchmod(fd, 0600) < 0 ||
+            gx_write_full(fd, buf, len) < 0)
+                r = gx_fail(err, GX_SYSTEM, errno, "writing the payload's credential");
+        close(fd);
+        return r;
+}
+
+static int deliver_proxy(struct launch *l, int sandbox_fd, const char *source_path,
+                         const char *target_name, char *path_buf, size_t path_size,
+                         const char **ret_proxy, struct gx_error *err)
 {
         char name[NAME_MAX + 1];
         char *buf = NULL;
         size_t len = 0;
-        int r = 0;
 
-        *ret_proxy = NULL;
-        if (l->identity.kind != GX_CRED_X509 || (target_name && strcmp(target_name, "/dev/null") == 0))
-                goto out;
-        r = target_proxy_name(l, target_name, name, sizeof(name), err);
-        if (r < 0)
-                goto out;
-        r = load_source_proxy(l, source_path, &buf, &len, err);
-        if (r < 0)
-                goto out;
-
-        int fd = openat(sandbox_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                        0600);
-        if (fd < 0) {
-                r = gx_fail(err, GX_SYSTEM, errno, "writing the payload's proxy");
-                goto out;
-        }
-        if (fchown(fd, l->target.uid, l->target.gid) < 0 || fchmod(fd, 0600) < 0 ||
-            gx_write_full(fd, buf, len) < 0)
-                r = gx_fail(err, GX_SYSTEM, errno, "writing the payload's proxy");
-        close(fd);
+        if (target_name && strcmp(target_name, "/dev/null") == 0)
+                return 0;
+        int r = target_proxy_name(l, target_name, name, sizeof(name), err);
+        if (r == 0)
+                r = load_source_proxy(l, source_path, &buf, &len, err);
+        if (r == 0)
+                r = write_private_copy(l, sandbox_fd, name, buf, len, err);
         if (r == 0) {
                 snprintf(path_buf, path_size, "%s/%s", l->sandbox, name);
                 *ret_proxy = path_buf;
         }
-out:
-        if (buf && buf != client_proxy.buf) {
+        if (buf && buf != client_cred.buf) {
                 OPENSSL_cleanse(buf, len);
                 free(buf);
         }
-        wipe_client_proxy();
+        return r;
+}
+
+int credentials_deliver(struct launch *l, int sandbox_fd, const char *source_path,
+                        const char *target_name, char *proxy_buf, size_t proxy_size,
+                        const char **ret_proxy, char *token_buf, size_t token_size,
+                        const char **ret_token, struct gx_error *err)
+{
+        int r = 0;
+        *ret_proxy = NULL;
+        *ret_token = NULL;
+        if (l->identity.kind == GX_CRED_X509) {
+                r = deliver_proxy(l, sandbox_fd, source_path, target_name, proxy_buf,
+                                  proxy_size, ret_proxy, err);
+        } else if (l->identity.kind == GX_CRED_TOKEN && client_cred.buf) {
+                /* The payload's own copy; the caller's path never reaches it. */
+                r = write_private_copy(l, sandbox_fd, "bearer_token", client_cred.buf,
+                                       client_cred.len, err);
+                if (r == 0) {
+                        snprintf(token_buf, token_size, "%s/bearer_token", l->sandbox);
+                        *ret_token = token_buf;
+                }
+        }
+        wipe_client_cred();
         return r;
 }
 
@@ -297,6 +369,15 @@ int credentials_check_config(const struct config *cfg, FILE *out)
                                        map_account_by_name(cfg->isolation_account, cfg->min_uid,
                                                            &a, &err),
                                        &err);
+        }
+        struct sc_filter filter = {0};
+        problems += check_item(out, "seccomp_profile",
+                               sc_profile_compile_file(cfg->seccomp_profile, &filter, &err), &err);
+        sc_filter_free(&filter);
+        if (cfg->token_issuers && cfg->token_issuers[0] &&
+            access(cfg->token_issuers, F_OK) == 0) {
+                int n = cred_token_check_issuers(cfg->token_issuers, &err);
+                problems += check_item(out, "token_issuers", n, &err);
         }
         if (problems == 0)
                 fprintf(out, "configuration OK\n");

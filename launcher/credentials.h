@@ -17,11 +17,13 @@ int credentials_verify(struct launch *l, const char *cert_path, const char *toke
 /* Bans, allowed executables, and the target account of the configured mode. */
 int credentials_authorize(struct launch *l, struct gx_error *err);
 
-/* Copy the payload's proxy into the sandbox (owned by the target, 0600) and return the path
- * the payload sees in X509_USER_PROXY (NULL for none). */
+/* Copy the payload's proxy (or token) into the sandbox, owned by the target, mode 0600, and
+ * return the paths the payload sees in X509_USER_PROXY and BEARER_TOKEN_FILE (NULL for
+ * none). Afterwards no credential material is left in our memory. */
 int credentials_deliver(struct launch *l, int sandbox_fd, const char *source_path,
-                        const char *target_name, char *path_buf,
-                        size_t path_size, const char **ret_proxy, struct gx_error *err);
+                        const char *target_name, char *proxy_buf, size_t proxy_size,
+                        const char **ret_proxy, char *token_buf, size_t token_size,
+                        const char **ret_token, struct gx_error *err);
 
 /* --check-config: check every file the configuration names for the configured mode. */
 int credentials_check_config(const struct config *cfg, FILE *out);

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <limits.h>
+#include <sys/resource.h>
+#include <sys/types.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -13,6 +15,15 @@
 #include "privs.h"
 
 #define LAUNCH_ID_LEN 24
+
+/* State captured from the hostile caller before anything else runs. */
+struct inherited {
+        char **env;
+        mode_t umask;
+        struct rlimit rlimits[RLIM_NLIMITS];
+};
+
+const char *inherited_getenv(const struct inherited *in, const char *name);
 
 struct launch_target {
         char user[64];

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <openssl/crypto.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,10 +13,8 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,21 +28,9 @@
 #include "launch.h"
 #include "log.h"
 #include "privs.h"
-#include "sandbox/env.h"
-#include "sandbox/launch.h"
-#include "sandbox/seccomp.h"
-#include "sandbox/stage.h"
-#include "staging.h"
-#include "supervise.h"
+#include "run.h"
 
 extern char **environ;
-
-/* State captured from the hostile caller before anything else runs. */
-struct inherited {
-        char **env;
-        mode_t umask;
-        struct rlimit rlimits[RLIM_NLIMITS];
-};
 
 /* ---- process hygiene (sandbox-anchors.md checklist B) ---------------------------------- */
 
@@ -106,7 +91,7 @@ static void capture_and_scrub(struct inherited *in)
         reset_signals();
 }
 
-static const char *inherited_getenv(const struct inherited *in, const char *name)
+const char *inherited_getenv(const struct inherited *in, const char *name)
 {
         size_t len = strlen(name);
         for (size_t i = 0; in->env && in->env[i]; i++)
@@ -238,7 +223,6 @@ int main(int argc, char **argv)
         struct gx_error err = {0};
         static struct config cfg;
         static struct launch l;
-        _cleanup_strv_free_ char **envp = NULL;
 
         ensure_std_fds();
         gx_cloexec_from(3);
@@ -293,6 +277,8 @@ int main(int argc, char **argv)
         }
         if (req.action == CLI_CHECK_CONFIG)
                 return credentials_check_config(&cfg, stdout) == 0 ? 0 : GX_SYSTEM;
+        if (req.action == CLI_CLEANUP)
+                return run_cleanup(&cfg, stdout) == 0 ? 0 : GX_SYSTEM;
         check_install(&cfg);
 
         l.cfg = &cfg;
@@ -335,133 +321,8 @@ int main(int argc, char **argv)
         if (req.walltime)
                 walltime = req.walltime;
 
-        bool privileged = geteuid() == 0;
-
-        /* The seccomp filter is compiled here, by the supervisor; the payload only loads it. */
-        struct sc_filter filter = {0};
-        if (sc_profile_compile_file(cfg.seccomp_profile, &filter, &err) < 0)
+        int status = run_payload(&l, &in, walltime, &err);
+        if (status < 0)
                 fail(&l, &err);
-
-        /* The sandbox directory, owned by the target. */
-        _cleanup_close_ int base_fd = stage_open_base(cfg.sandbox_base, privileged, &err);
-        if (base_fd < 0)
-                fail(&l, &err);
-        _cleanup_close_ int sandbox_fd = stage_create(base_fd, l.id, l.target.uid, l.target.gid,
-                                                      &err);
-        if (sandbox_fd < 0)
-                fail(&l, &err);
-        snprintf(l.sandbox, sizeof(l.sandbox), "%s/%s", cfg.sandbox_base, l.id);
-
-        int rc = 0;
-        char x509_copy[PATH_MAX + 32];
-        const char *proxy_for_payload = NULL;
-        if (credentials_deliver(&l, sandbox_fd, inherited_getenv(&in, "GLEXEC_SOURCE_PROXY"),
-                                inherited_getenv(&in, "GLEXEC_TARGET_PROXY"), x509_copy,
-                                sizeof(x509_copy), &proxy_for_payload, &err) < 0 ||
-            staging_in(&l, sandbox_fd, &err) < 0) {
-                rc = -1;
-                goto cleanup_sandbox;
-        }
-
-        struct env_spec es = {
-                .caller_env = in.env,
-                .preserve = cfg.preserve_env_variables,
-                .home = l.target.home,
-                .user = l.target.user,
-                .path = cfg.path,
-                .target_dir = l.sandbox,
-                .x509_user_proxy = proxy_for_payload,
-        };
-        if (env_build(&es, &envp, &err) < 0) {
-                rc = -1;
-                goto cleanup_sandbox;
-        }
-
-        if (audit_write(&l, "start", NULL, &err) < 0 && cfg.require_audit) {
-                gx_error_prefix(&err, "audit");
-                rc = -1;
-                goto cleanup_sandbox;
-        }
-        log_mon("Started, target uid %u", (unsigned)l.target.uid);
-
-        unsigned extra = 0;
-        if (cfg.namespaces & GX_NS_IPC)
-                extra |= CLONE_NEWIPC;
-        if (cfg.namespaces & GX_NS_UTS)
-                extra |= CLONE_NEWUTS;
-        if (cfg.namespaces & GX_NS_NET)
-                extra |= CLONE_NEWNET;
-        umask(in.umask);
-        struct sandbox_spec spec = {
-                .extra_clone_flags = extra,
-                .privileged = privileged,
-                .uid = l.target.uid,
-                .gid = l.target.gid,
-                .groups = l.target.groups,
-                .n_groups = l.target.n_groups,
-                .sandbox_fd = sandbox_fd,
-                .sandbox_path = l.sandbox,
-                .sandbox_base = cfg.sandbox_base,
-                .private_tmp = cfg.private_tmp,
-                .tmp_size = cfg.tmp_size,
-                .hide_paths = cfg.hide_paths,
-                .filter = &filter,
-                .exec_path = l.command_path,
-                .argv = req.command,
-                .envp = envp,
-                .rlimits = in.rlimits,
-                .cgroup_fd = -1,
-        };
-        sigset_t fwd;
-        supervise_block_signals(&fwd);
-        struct sandbox_proc proc;
-        if (sandbox_start(&spec, &proc, &err) < 0) {
-                rc = -1;
-                goto audit_end;
-        }
-        umask(077);
-        rc = supervise_run(&proc, &fwd, walltime, &l.start_mono, &l.result, &err);
-        sandbox_proc_close(&proc);
-
-        struct rusage ru;
-        getrusage(RUSAGE_CHILDREN, &ru);
-        l.result.cpu_user_seconds = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
-        l.result.cpu_system_seconds = (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-        l.result.memory_peak_bytes = (int64_t)ru.ru_maxrss * 1024;
-        l.result.pids_peak = -1;
-        l.have_result = rc == 0 || l.result.status == 126 || l.result.status == 127;
-        log_mon("Terminated, CPU user %.2f system %.2f", l.result.cpu_user_seconds,
-                l.result.cpu_system_seconds);
-        if (l.have_result && staging_out(&l, sandbox_fd, &err) < 0)
-                log_msg(LOG_LVL_WARNING, "%s: %s", l.id, err.msg);
-
-audit_end:;
-        struct gx_error aerr = {0};
-        if (!l.have_result)
-                l.result.status = err.class ? err.class : GX_SYSTEM;
-        if (audit_write(&l, "end", rc < 0 ? err.msg : NULL, &aerr) < 0 && cfg.require_audit) {
-                log_msg(LOG_LVL_FATAL, "%s: audit end record lost: %s", l.id, aerr.msg);
-                if (rc == 0) {
-                        err = aerr;
-                        rc = -1;
-                        l.have_result = false;
-                }
-        }
-cleanup_sandbox:
-        if (!cfg.keep_sandbox) {
-                struct gx_error serr = {0};
-                if (stage_remove(base_fd, l.id, &serr) < 0)
-                        log_msg(LOG_LVL_WARNING, "%s: %s", l.id, serr.msg);
-        }
-        sc_filter_free(&filter);
-        if (req.report_fd >= 0) {
-                struct gx_error rerr = {0};
-                if (audit_write_report(&l, req.report_fd, &rerr) < 0)
-                        log_msg(LOG_LVL_WARNING, "%s: %s", l.id, rerr.msg);
-        }
-        if (rc < 0 && !l.have_result)
-                fail(&l, &err);
-        if (rc < 0)
-                log_stderr("%s", gx_error_public(&err));
-        return l.result.status;
+        return status;
 }

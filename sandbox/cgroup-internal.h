@@ -50,6 +50,9 @@ struct cg {
         uint64_t sampled_peak;
 };
 
+/* A /proc file of at most max bytes. */
+int cg_read_proc_file(const char *file, size_t max, char **ret, struct gx_error *err);
+
 /* Plain file access relative to a cgroup directory fd; negative errno, no error object. */
 int cg_read_at(int dfd, const char *file, char **ret_text);
 int cg_write_at(int dfd, const char *file, const char *value);

@@ -26,17 +26,6 @@ static const struct {
         {"freezer", CG_CTRL_FREEZER},
 };
 
-static int read_proc_file(const char *file, size_t max, char **ret, struct gx_error *err)
-{
-        _cleanup_close_ int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return gx_fail(err, GX_SYSTEM, errno, "opening %s", file);
-        int r = gx_read_all(fd, max, ret, NULL);
-        if (r < 0)
-                return gx_fail(err, GX_SYSTEM, -r, "reading %s", file);
-        return 0;
-}
-
 static int add_hier(struct cg_parent *p, unsigned bit, const char *key,
                     const struct cg_mount *m, const char *cgpath, struct gx_error *err)
 {
@@ -77,10 +66,10 @@ int cg_v1_parent_open(const struct cg_parent_request *req, struct cg_parent *p,
 {
         _cleanup_free_ char *self = NULL, *mountinfo = NULL;
         bool automatic = !req->parent || strcmp(req->parent, "auto") == 0;
-        int r = read_proc_file("/proc/self/cgroup", 1U << 16, &self, err);
+        int r = cg_read_proc_file("/proc/self/cgroup", 1U << 16, &self, err);
         if (r < 0)
                 return r;
-        r = read_proc_file("/proc/self/mountinfo", 16U << 20, &mountinfo, err);
+        r = cg_read_proc_file("/proc/self/mountinfo", 16U << 20, &mountinfo, err);
         if (r < 0)
                 return r;
 

@@ -378,6 +378,18 @@ int cg_parse_procs(const char *text, pid_t **ret_pids, size_t *ret_n)
 
 /* ---- File access ----------------------------------------------------------------------- */
 
+int cg_read_proc_file(const char *file, size_t max, char **ret, struct gx_error *err)
+{
+        _cleanup_close_ int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return gx_fail(err, GX_SYSTEM, errno, "opening %s", file);
+        int r = gx_read_all(fd, max, ret, NULL);
+        if (r < 0)
+                return gx_fail(err, GX_SYSTEM, -r, "reading %s", file);
+        return 0;
+}
+
+
 int cg_read_at(int dfd, const char *file, char **ret_text)
 {
         _cleanup_close_ int fd = openat(dfd, file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
@@ -1023,4 +1035,49 @@ int cg_cleanup_stale(const struct cg_parent *p, const char *own_id, cg_owner_ali
         if (ret_removed)
                 *ret_removed = removed;
         return first;
+}
+
+static int move_self_in(const char *mount_point, struct gx_error *err)
+{
+        int dfd = open(mount_point, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dfd < 0)
+                return gx_fail(err, GX_SYSTEM, errno, "opening %s", mount_point);
+        int r = cg_write_at(dfd, "cgroup.procs", "0");
+        close(dfd);
+        if (r < 0)
+                return gx_fail(err, GX_SYSTEM, -r, "moving to %s", mount_point);
+        return 0;
+}
+
+int cg_move_self_to_root(struct gx_error *err)
+{
+        static const char *const controllers[] = {"memory",  "cpu",    "cpuacct", "pids",
+                                                  "freezer", "cpuset", "devices", "blkio"};
+        enum cg_mode mode;
+        int r = cg_detect(&mode, err);
+        if (r < 0)
+                return r;
+        if (mode == CG_MODE_V2)
+                return move_self_in("/sys/fs/cgroup", err);
+
+        _cleanup_free_ char *self = NULL, *mountinfo = NULL;
+        r = cg_read_proc_file("/proc/self/cgroup", 1U << 16, &self, err);
+        if (r == 0)
+                r = cg_read_proc_file("/proc/self/mountinfo", 16U << 20, &mountinfo, err);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < ELEMENTSOF(controllers); i++) {
+                _cleanup_free_ char *path = NULL;
+                if (cg_parse_proc_cgroup(self, controllers[i], &path) < 0 ||
+                    strcmp(path, "/") == 0)
+                        continue;
+                struct cg_mount m = {0};
+                if (cg_parse_mountinfo(mountinfo, controllers[i], "/", &m) < 0)
+                        continue; /* no mount shows the root: nowhere to go */
+                r = strcmp(m.root, "/") == 0 ? move_self_in(m.mount_point, err) : 0;
+                cg_mount_done(&m);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }

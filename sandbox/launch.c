@@ -22,6 +22,7 @@
 
 #include "common/fdutil.h"
 #include "common/strutil.h"
+#include "sandbox/cgroup.h"
 #include "sandbox/ids.h"
 #include "sandbox/seccomp.h"
 
@@ -89,22 +90,31 @@ static int write_id_maps(pid_t pid, const struct sandbox_spec *s, struct gx_erro
 /* clone3 gives us a pidfd and, on cgroup v2, CLONE_INTO_CGROUP: the child starts inside its
  * cgroup without a migration (a migration costs 7-15 ms after an idle period,
  * reference/launch-costs.md). Used like fork(): no new stack. */
-static pid_t clone_init(const struct sandbox_spec *s, int *ret_pidfd)
+static pid_t clone_init(const struct sandbox_spec *s, bool *ret_in_cgroup, int *ret_pidfd)
 {
         int pidfd = -1;
+        int cgroup_fd = s->cgroup ? cg_clone_fd(s->cgroup) : -1;
         struct clone_args args = {
                 .flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_PIDFD |
                          s->extra_clone_flags,
                 .pidfd = (uint64_t)(uintptr_t)&pidfd,
                 .exit_signal = SIGCHLD,
         };
-        if (s->cgroup_fd >= 0) {
+        if (cgroup_fd >= 0) {
                 args.flags |= CLONE_INTO_CGROUP;
-                args.cgroup = (uint64_t)s->cgroup_fd;
+                args.cgroup = (uint64_t)cgroup_fd;
         }
         long pid = syscall(SYS_clone3, &args, sizeof(args));
+        if (pid < 0 && cgroup_fd >= 0 && (errno == EINVAL || errno == E2BIG)) {
+                /* 5.3-5.6 know clone3 but not CLONE_INTO_CGROUP: attach afterwards. */
+                args.flags &= ~(uint64_t)CLONE_INTO_CGROUP;
+                args.cgroup = 0;
+                cgroup_fd = -1;
+                pid = syscall(SYS_clone3, &args, sizeof(args));
+        }
         if (pid > 0)
                 *ret_pidfd = pidfd;
+        *ret_in_cgroup = cgroup_fd >= 0;
         return (pid_t)pid;
 }
 
@@ -456,7 +466,8 @@ int sandbox_start(const struct sandbox_spec *s, struct sandbox_proc *ret, struct
         }
 
         int pidfd = -1;
-        pid_t pid = clone_init(s, &pidfd);
+        bool in_cgroup = false;
+        pid_t pid = clone_init(s, &in_cgroup, &pidfd);
         if (pid < 0) {
                 int e = errno;
                 close(go[0]);
@@ -477,7 +488,12 @@ int sandbox_start(const struct sandbox_spec *s, struct sandbox_proc *ret, struct
         close(go[0]);
         close(status[1]);
 
-        int r = write_id_maps(pid, s, err);
+        int r = 0;
+        /* v1 has no clone into a cgroup: the init is moved while it still waits for "go". */
+        if (s->cgroup && !in_cgroup)
+                r = cg_attach_pid(s->cgroup, pid, err);
+        if (r == 0)
+                r = write_id_maps(pid, s, err);
         if (r == 0 && write(go[1], "g", 1) != 1)
                 r = gx_fail(err, GX_SYSTEM, errno, "starting the init");
         if (r < 0) {

@@ -34,7 +34,7 @@ write_config() {
                 mapping.ban_file=
                 sandbox.sandbox_base="$T/sandbox"
                 sandbox.seccomp_profile="$GX_PREFIX/share/glexec-ng/seccomp/default.json"
-                limits.require_cgroup=no
+                limits.require_cgroup=yes
                 audit.audit_log="$AUDIT"
         )
         {

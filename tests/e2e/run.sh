@@ -32,6 +32,12 @@ cmake -S "$src" -B "$build" -DCMAKE_INSTALL_PREFIX="$prefix" -DBUILD_TESTING=OFF
         -DGLEXEC_WERROR=ON >"$tmp/cmake.log" 2>&1 || { cat "$tmp/cmake.log"; exit 1; }
 cmake --build "$build" -j2 >"$tmp/build.log" 2>&1 || { cat "$tmp/build.log"; exit 1; }
 cmake --install "$build" >"$tmp/install.log" 2>&1 || { cat "$tmp/install.log"; exit 1; }
+# The probe payload (tests/probe), static so it runs in any sandbox; root-owned 0755 outside
+# the sandbox base, so every test account can execute it and none can replace it.
+mkdir -p "$tmp/bin"
+${CC:-cc} -std=gnu17 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -static -o "$tmp/bin/glexec-probe" \
+        "$src/tests/probe/probe.c" >"$tmp/probe.log" 2>&1 || { cat "$tmp/probe.log"; exit 1; }
+chmod 0755 "$tmp/bin" "$tmp/bin/glexec-probe"
 
 # Credentials made fresh for this run.
 "$src/tests/fixtures/make-x509-fixtures.sh" "$tmp/fx" >"$tmp/fixtures.log" 2>&1 ||
@@ -41,7 +47,7 @@ files=("$@")
 [ ${#files[@]} -gt 0 ] || files=("$here"/*.bats)
 
 export GX_SRC=$src GX_TMP=$tmp GX_PREFIX=$prefix GX_FX=$tmp/fx
-export GX_PROBE=${GX_PROBE:-}
+export GX_PROBE=$tmp/bin/glexec-probe
 # The accounts the tests use, visible only in this mount namespace.
 exec unshare --mount --propagation private -- bash -c '
         set -e

@@ -18,6 +18,7 @@
 #include "common/error.h"
 
 struct sc_filter;
+struct cg;
 
 struct sandbox_spec {
         unsigned extra_clone_flags; /* CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET */
@@ -44,7 +45,9 @@ struct sandbox_spec {
         char *const *envp;
         const struct rlimit *rlimits; /* RLIM_NLIMITS entries restored for the payload, or NULL */
 
-        int cgroup_fd; /* v2: clone straight into this cgroup; -1 for none */
+        /* The payload cgroup, or NULL. The init is in it before it runs any code of its own:
+         * born inside on v2 (CLONE_INTO_CGROUP), attached while it waits on v1. */
+        const struct cg *cgroup;
 };
 
 struct sandbox_proc {

@@ -1,0 +1,99 @@
+#include "reaper.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "lock.h"
+#include "log.h"
+#include "sandbox/cgroup.h"
+#include "sandbox/stage.h"
+
+static _noreturn_ void reaper_main(const struct launch *l, int base_fd, struct cg *cg,
+                                   int pipe_fd)
+{
+        struct gx_error err = {0};
+
+        prctl(PR_SET_NAME, "glexec-reaper", 0, 0, 0);
+        /* Root in all ids: the caller (our real uid until now) can no longer signal us. */
+        if (geteuid() == 0 && setresuid(0, 0, 0) < 0)
+                _exit(1);
+        setsid();
+        struct sigaction ign = {.sa_handler = SIG_IGN};
+        for (int sig = 1; sig < NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP && sig != SIGCHLD)
+                        sigaction(sig, &ign, NULL);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+
+        /* The caller's stdio and report fd must not be held open by us: a pilot waiting for
+         * end of file would wait for the reaper too. */
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        for (int fd = 0; fd <= 2 && null >= 0; fd++)
+                dup2(null, fd);
+        if (null > 2)
+                close(null);
+        if (l->req.report_fd >= 0)
+                close(l->req.report_fd);
+
+        if (cg && cg_move_self_to_root(&err) < 0)
+                log_msg(LOG_LVL_WARNING, "%s: reaper stays in the job's cgroups: %s", l->id,
+                        err.msg);
+
+        char c;
+        ssize_t n;
+        do
+                n = read(pipe_fd, &c, 1);
+        while (n < 0 && errno == EINTR);
+        if (n == 1)
+                _exit(0);
+
+        log_msg(LOG_LVL_WARNING, "%s: glexec ended without cleaning up; its reaper does", l->id);
+        if (cg && cg_destroy(cg, &err) < 0)
+                log_msg(LOG_LVL_WARNING, "%s: reaper: %s", l->id, err.msg);
+        if (!l->cfg->keep_sandbox && stage_remove(base_fd, l->id, &err) < 0)
+                log_msg(LOG_LVL_WARNING, "%s: reaper: %s", l->id, err.msg);
+        if (audit_write(l, "end", "glexec was killed; its reaper removed the payload's resources",
+                        &err) < 0)
+                log_msg(LOG_LVL_FATAL, "%s: audit end record lost: %s", l->id, err.msg);
+        lock_remove(base_fd, l->id);
+        _exit(0);
+}
+
+int reaper_start(const struct launch *l, int base_fd, struct cg *cg, struct reaper *ret,
+                 struct gx_error *err)
+{
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return gx_fail(err, GX_SYSTEM, errno, "reaper pipe");
+        pid_t pid = fork();
+        if (pid < 0) {
+                int e = errno;
+                close(p[0]);
+                close(p[1]);
+                return gx_fail(err, GX_SYSTEM, e, "starting the reaper");
+        }
+        if (pid == 0) {
+                close(p[1]);
+                reaper_main(l, base_fd, cg, p[0]);
+        }
+        close(p[0]);
+        *ret = (struct reaper){.pid = pid, .pipe_fd = p[1]};
+        return 0;
+}
+
+void reaper_dismiss(struct reaper *r)
+{
+        if (r->pipe_fd < 0)
+                return;
+        (void)!write(r->pipe_fd, "d", 1);
+        close(r->pipe_fd);
+        r->pipe_fd = -1;
+        while (waitpid(r->pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+}

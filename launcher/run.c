@@ -1,0 +1,253 @@
+#include "run.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "common/strutil.h"
+#include "credentials.h"
+#include "payload-cgroup.h"
+#include "lock.h"
+#include "log.h"
+#include "reaper.h"
+#include "sandbox/env.h"
+#include "sandbox/launch.h"
+#include "sandbox/seccomp.h"
+#include "sandbox/stage.h"
+#include "staging.h"
+#include "supervise.h"
+
+/* What one launch holds, released in reverse order by run_release(). */
+struct resources {
+        int base_fd;
+        int lock_fd;
+        int sandbox_fd;
+        bool sandbox_made;
+        struct launch_limits limits;
+        struct reaper reaper;
+        struct sc_filter filter;
+        char **envp;
+};
+
+static unsigned clone_flags(unsigned namespaces)
+{
+        unsigned extra = 0;
+        if (namespaces & GX_NS_IPC)
+                extra |= CLONE_NEWIPC;
+        if (namespaces & GX_NS_UTS)
+                extra |= CLONE_NEWUTS;
+        if (namespaces & GX_NS_NET)
+                extra |= CLONE_NEWNET;
+        return extra;
+}
+
+/* Everything up to the payload's start. */
+static int prepare(struct launch *l, const struct inherited *in, struct resources *res,
+                   struct gx_error *err)
+{
+        const struct config *cfg = l->cfg;
+        bool privileged = geteuid() == 0;
+        int r;
+
+        /* Compiled here, by the supervisor; the payload only loads it. */
+        r = sc_profile_compile_file(cfg->seccomp_profile, &res->filter, err);
+        if (r < 0)
+                return r;
+
+        res->base_fd = stage_open_base(cfg->sandbox_base, privileged, err);
+        if (res->base_fd < 0)
+                return res->base_fd;
+        res->lock_fd = lock_create(res->base_fd, l->id, err);
+        if (res->lock_fd < 0)
+                return res->lock_fd;
+
+        r = limits_create(l, res->base_fd, &res->limits, err);
+        if (r < 0)
+                return r;
+        unsigned swept = lock_sweep_stale(res->base_fd, l->id);
+        if (swept)
+                log_msg(LOG_LVL_NOTICE, "%s: removed the sandboxes of %u dead launches", l->id,
+                        swept);
+
+        res->sandbox_fd = stage_create(res->base_fd, l->id, l->target.uid, l->target.gid, err);
+        if (res->sandbox_fd < 0)
+                return res->sandbox_fd;
+        res->sandbox_made = true;
+        snprintf(l->sandbox, sizeof(l->sandbox), "%s/%s", cfg->sandbox_base, l->id);
+
+        static char proxy_path[PATH_MAX + 32], token_path[PATH_MAX + 32];
+        const char *proxy = NULL, *token = NULL;
+        r = credentials_deliver(l, res->sandbox_fd, inherited_getenv(in, "GLEXEC_SOURCE_PROXY"),
+                                inherited_getenv(in, "GLEXEC_TARGET_PROXY"), proxy_path,
+                                sizeof(proxy_path), &proxy, token_path, sizeof(token_path),
+                                &token, err);
+        if (r < 0)
+                return r;
+        r = staging_in(l, res->sandbox_fd, err);
+        if (r < 0)
+                return r;
+
+        struct env_spec es = {
+                .caller_env = in->env,
+                .preserve = cfg->preserve_env_variables,
+                .home = l->target.home,
+                .user = l->target.user,
+                .path = cfg->path,
+                .target_dir = l->sandbox,
+                .x509_user_proxy = proxy,
+                .bearer_token_file = token,
+        };
+        r = env_build(&es, &res->envp, err);
+        if (r < 0)
+                return r;
+
+        /* Forked only now: the credential has been wiped from our memory. */
+        return reaper_start(l, res->base_fd, res->limits.cg, &res->reaper, err);
+}
+
+static void release(struct launch *l, struct resources *res)
+{
+        limits_finish(l, &res->limits);
+        if (res->sandbox_made && !l->cfg->keep_sandbox) {
+                struct gx_error err = {0};
+                if (stage_remove(res->base_fd, l->id, &err) < 0)
+                        log_msg(LOG_LVL_WARNING, "%s: %s", l->id, err.msg);
+        }
+        if (res->lock_fd >= 0) {
+                lock_remove(res->base_fd, l->id);
+                res->lock_fd = safe_close(res->lock_fd);
+        }
+        reaper_dismiss(&res->reaper);
+        res->sandbox_fd = safe_close(res->sandbox_fd);
+        res->base_fd = safe_close(res->base_fd);
+        sc_filter_free(&res->filter);
+        gx_strv_free(res->envp);
+        res->envp = NULL;
+}
+
+static int start_and_supervise(struct launch *l, const struct inherited *in,
+                               struct resources *res, uint64_t walltime, struct gx_error *err)
+{
+        const struct config *cfg = l->cfg;
+        struct sandbox_spec spec = {
+                .extra_clone_flags = clone_flags(cfg->namespaces),
+                .privileged = geteuid() == 0,
+                .uid = l->target.uid,
+                .gid = l->target.gid,
+                .groups = l->target.groups,
+                .n_groups = l->target.n_groups,
+                .sandbox_fd = res->sandbox_fd,
+                .sandbox_path = l->sandbox,
+                .sandbox_base = cfg->sandbox_base,
+                .private_tmp = cfg->private_tmp,
+                .tmp_size = cfg->tmp_size,
+                .hide_paths = cfg->hide_paths,
+                .filter = &res->filter,
+                .exec_path = l->command_path,
+                .argv = l->req.command,
+                .envp = res->envp,
+                .rlimits = in->rlimits,
+                .cgroup = res->limits.cg,
+        };
+        sigset_t fwd;
+        struct sandbox_proc proc;
+
+        supervise_block_signals(&fwd);
+        umask(in->umask); /* inherited by the payload */
+        int r = sandbox_start(&spec, &proc, err);
+        umask(077);
+        if (r < 0)
+                return r;
+        r = supervise_run(&proc, &fwd, walltime, &l->start_mono, &l->result, err);
+        sandbox_proc_close(&proc);
+
+        /* Without a cgroup, the init's reaped descendants are all we can account. */
+        struct rusage ru;
+        getrusage(RUSAGE_CHILDREN, &ru);
+        l->result.cpu_user_seconds = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
+        l->result.cpu_system_seconds = (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+        l->result.memory_peak_bytes = (int64_t)ru.ru_maxrss * 1024;
+        l->result.pids_peak = -1;
+        l->have_result = r == 0 || l->result.status == 126 || l->result.status == 127;
+        return r;
+}
+
+int run_payload(struct launch *l, const struct inherited *in, uint64_t walltime,
+                struct gx_error *err)
+{
+        struct resources res = {.base_fd = -1, .lock_fd = -1, .sandbox_fd = -1,
+                                .reaper = {.pipe_fd = -1}};
+        int r = prepare(l, in, &res, err);
+        if (r < 0) {
+                release(l, &res);
+                return r;
+        }
+
+        r = audit_write(l, "start", NULL, err);
+        if (r < 0 && l->cfg->require_audit) {
+                gx_error_prefix(err, "audit");
+                release(l, &res);
+                return r;
+        }
+        log_mon("Started, target uid %u", (unsigned)l->target.uid);
+
+        r = start_and_supervise(l, in, &res, walltime, err);
+        /* Usage and OOM come from the cgroup, read before it is torn down. */
+        limits_finish(l, &res.limits);
+        if (l->have_result) {
+                log_mon("Terminated, CPU user %.2f system %.2f", l->result.cpu_user_seconds,
+                        l->result.cpu_system_seconds);
+                struct gx_error serr = {0};
+                if (staging_out(l, res.sandbox_fd, &serr) < 0) {
+                        log_msg(LOG_LVL_WARNING, "%s: %s", l->id, serr.msg);
+                        log_stderr("%s", gx_error_public(&serr));
+                }
+        } else {
+                l->result.status = err->class ? err->class : GX_SYSTEM;
+        }
+
+        struct gx_error aerr = {0};
+        if (audit_write(l, "end", r < 0 ? err->msg : NULL, &aerr) < 0) {
+                log_msg(LOG_LVL_FATAL, "%s: audit end record lost: %s", l->id, aerr.msg);
+                if (l->cfg->require_audit && r == 0) {
+                        *err = aerr;
+                        r = -EIO;
+                        l->have_result = false;
+                }
+        }
+        release(l, &res);
+
+        if (l->req.report_fd >= 0) {
+                struct gx_error rerr = {0};
+                if (audit_write_report(l, l->req.report_fd, &rerr) < 0)
+                        log_msg(LOG_LVL_WARNING, "%s: %s", l->id, rerr.msg);
+        }
+        if (r < 0 && !l->have_result)
+                return r;
+        if (r < 0)
+                log_stderr("%s", gx_error_public(err));
+        return l->result.status;
+}
+
+int run_cleanup(const struct config *cfg, FILE *out)
+{
+        struct gx_error err = {0};
+        _cleanup_close_ int base_fd = stage_open_base(cfg->sandbox_base, true, &err);
+        if (base_fd < 0) {
+                fprintf(out, "%s\n", err.msg);
+                return -1;
+        }
+        unsigned cgroups = 0;
+        int r = limits_sweep(cfg, base_fd, &cgroups, &err);
+        if (r < 0)
+                fprintf(out, "cgroups: %s\n", err.msg);
+        unsigned sandboxes = lock_sweep_stale(base_fd, "");
+        fprintf(out, "removed %u cgroups and %u sandboxes of dead launches\n", cgroups,
+                sandboxes);
+        return r;
+}

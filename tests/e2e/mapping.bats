@@ -1,0 +1,645 @@
+#!/usr/bin/env bats
+# Mapping end to end, in mode = mapping and mode = site-isolation: DN and FQAN mappings with
+# groupmapfile groups, pool leases in an LCMAPS gridmapdir (also under 64 concurrent
+# launches), bans, allowed executables, min_uid, --map-only, what the pilot and other payloads
+# can reach, and the identity and target in the audit record and the report.
+
+load helpers
+
+GSEC=$GX_TMP/t/grid-security
+GMD=$GSEC/gridmapdir
+MANY=$GX_TMP/many
+CA_DN="/DC=org/DC=glexec-test/CN=glexec Test CA"
+ALICE_DN="/DC=org/DC=glexec-test/OU=People/CN=Alice Tester"
+# The lease LCMAPS's poolaccount creates for Alice: the lower-cased, URL-encoded DN.
+ALICE_LEASE=%2fdc%3dorg%2fdc%3dglexec%2dtest%2fou%3dpeople%2fcn%3dalice%20tester
+VOMS_FQANS='["/atlas/Role=production", "/atlas", "/atlas/higgs"]'
+
+setup_file() {
+        # 64 more identities for the pool tests, made once for the whole file.
+        [ -f "$MANY/dns.tsv" ] ||
+                "$GX_SRC/tests/fixtures/make-many-proxies.sh" "$GX_FX" "$MANY" 64 >/dev/null
+}
+
+setup() {
+        setup_site
+        [ "$(awk -F'\t' '$1 == "alice" { print $2 }' "$GX_FX/users.tsv")" = "$ALICE_DN" ]
+}
+
+# A map file in the grid-security tree, from stdin, root-owned as glexec demands.
+site_file() {
+        local f=$GSEC/$1
+        cat >"$f"
+        chown root:root "$f"
+        chmod 0644 "$f"
+}
+
+# Pool accounts atlas001..atlasN in the gridmapdir, all free.
+make_pool() {
+        local i
+        for i in $(seq 1 "$1"); do
+                : >"$GMD/$(printf 'atlas%03d' "$i")"
+        done
+}
+
+lcmaps_encode() {
+        python3 -c 'import sys
+print("".join(c.lower() if c.isascii() and c.isalnum() else "%%%02x" % ord(c) for c in sys.argv[1]))' "$1"
+}
+
+# Proxy NN of make-many-proxies.sh, handed to the pilot.
+many_proxy() {
+        local p=$PILOT_HOME/many$1.pem
+        cp "$MANY/$1.pem" "$p"
+        chown pilot:pilot "$p"
+        chmod 0600 "$p"
+        echo "$p"
+}
+
+many_dn() {
+        awk -F'\t' -v n="$1" '$1 == n { print $2 }' "$MANY/dns.tsv"
+}
+
+# Run a plain command as the pilot (not through glexec).
+pilot_cmd() {
+        setpriv --reuid=pilot --regid="$(id -g pilot)" --init-groups -- "$@"
+}
+
+# The uid, gid, groups and user name as the payload sees them, on one line.
+ID_CMD=(/bin/sh -c 'echo "$(id -u) $(id -g) $(id -G | tr " " ,) $(id -un) $USER"')
+
+# The standard VOMS files: Alice's first FQAN /atlas/Role=production maps her to alicea,
+# groups atlasprd (primary, from the first FQAN) and atlas.
+voms_files() {
+        site_file voms-grid-mapfile <<'EOF'
+# VOMS mappings
+"/atlas/Role=production/Capability=NULL" alicea
+EOF
+        site_file groupmapfile <<'EOF'
+"/atlas/Role=production" atlasprd
+"/atlas/Role=NULL/Capability=NULL" atlas
+EOF
+}
+
+# A payload that writes a file into its sandbox, prints the sandbox path, waits until
+# $T/release exists (at most a minute), then lists the sandbox base as it sees it.
+HOLD_CMD=(/bin/sh -c 'echo s3cret >secret; chmod 0644 secret; pwd; echo ready
+        i=0; while [ ! -e "$1" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+        ls -A "$(dirname "$PWD")"' sh)
+
+# ---- mapping mode -----------------------------------------------------------------------
+
+@test "mapping: a DN in the grid-mapfile maps to its account, with its own groups" {
+        write_config mapping
+        echo "\"$ALICE_DN\" alicea" | site_file grid-mapfile
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- "${ID_CMD[@]}"
+        echo "$output"
+        [ "$status" -eq 0 ]
+        [ "$output" = "5001 5001 5001 alicea alicea" ]
+}
+
+@test "mapping: FQANs map with groupmapfile groups: primary from the first FQAN, the others supplementary" {
+        write_config mapping
+        voms_files
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy voms_good)" -- "${ID_CMD[@]}"
+        echo "$output"
+        [ "$status" -eq 0 ]
+        [ "$output" = "5001 2001 2001,2000 alicea alicea" ]
+        # The same identity from the RFC 3281 holder format and from a proxy below the VOMS one.
+        for p in voms_newformat voms_2level; do
+                run as_pilot GLEXEC_CLIENT_CERT="$(proxy $p)" -- "${ID_CMD[@]}"
+                echo "$p: $output"
+                [ "$status" -eq 0 ]
+                [ "$output" = "5001 2001 2001,2000 alicea alicea" ]
+        done
+}
+
+@test "mapping: map file lines in the full and the short FQAN form match the same FQANs" {
+        write_config mapping
+        local long='"/atlas/Role=NULL/Capability=NULL" atlas007'
+        local short='"/atlas" atlas007'
+        for line in "$long" "$short"; do
+                # The first FQAN, /atlas/Role=production, matches no line: the second does.
+                echo "$line" | site_file voms-grid-mapfile
+                printf '%s\n' '"/atlas/Role=production/Capability=NULL" atlasprd' \
+                        '"/atlas/higgs/Role=NULL" atlas' | site_file groupmapfile
+                run as_pilot GLEXEC_CLIENT_CERT="$(proxy voms_good)" -- "${ID_CMD[@]}"
+                echo "$line: $output"
+                [ "$status" -eq 0 ]
+                [ "$output" = "10007 2001 2001,2000 atlas007 atlas007" ]
+        done
+        # A pattern over the VO matches the bare VO FQAN (/dteam alone) too, as LCMAPS's
+        # full form /dteam/Role=NULL/Capability=NULL did.
+        echo '"/dteam/*" atlas008' | site_file voms-grid-mapfile
+        : | site_file groupmapfile
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy voms_certfallback)" -- "${ID_CMD[@]}"
+        [ "$status" -eq 0 ]
+        [ "$output" = "10008 2000 2000 atlas008 atlas008" ]
+        # A role pattern does not match the FQAN without a role.
+        echo '"/dteam/Role=lcgadmin" atlas009' | site_file voms-grid-mapfile
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy voms_certfallback)" -- "${ID_CMD[@]}"
+        [ "$status" -eq 203 ]
+}
+
+@test "mapping: FQAN mappings come before DN mappings, and accounts before pools" {
+        write_config mapping
+        make_pool 4
+        # Pool lines first in each file: a static account still wins.
+        printf '%s\n' "\"$ALICE_DN\" .atlas" "\"$ALICE_DN\" alicea" | site_file grid-mapfile
+        printf '%s\n' '"/atlas/higgs" .atlas' '"/atlas/higgs/Role=NULL/Capability=NULL" atlas050' |
+                site_file voms-grid-mapfile
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy voms_good)" -- "${ID_CMD[@]}"
+        echo "$output"
+        [ "$status" -eq 0 ]
+        [ "$output" = "10050 2000 2000 atlas050 atlas050" ]
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- "${ID_CMD[@]}"
+        echo "$output"
+        [ "$status" -eq 0 ]
+        [ "$output" = "5001 5001 5001 alicea alicea" ]
+        # No lease was taken.
+        [ -z "$(ls "$GMD" | grep '^%' || true)" ]
+}
+
+@test "mapping: a pool lease is a hard link named as LCMAPS names it, and the same DN gets it back" {
+        write_config mapping
+        make_pool 64
+        printf '%s\n' "\"$ALICE_DN\" .atlas" '"/DC=org/DC=glexec-test/OU=Many/*" .atlas' |
+                site_file grid-mapfile
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- /usr/bin/id -un
+        echo "$output"
+        [ "$status" -eq 0 ]
+        local acct=$output
+        [[ "$acct" =~ ^atlas0[0-6][0-9]$ ]]
+        [ -f "$GMD/$ALICE_LEASE" ]
+        [ "$(stat -c %h "$GMD/$ALICE_LEASE")" -eq 2 ]
+        [ "$(stat -c %i "$GMD/$ALICE_LEASE")" = "$(stat -c %i "$GMD/$acct")" ]
+
+        # The same DN, from another proxy of Alice, again and again.
+        for p in valid valid_2level valid; do
+                run as_pilot GLEXEC_CLIENT_CERT="$(proxy $p)" -- /usr/bin/id -un
+                [ "$status" -eq 0 ]
+                [ "$output" = "$acct" ]
+        done
+        # Another DN gets another account.
+        run as_pilot GLEXEC_CLIENT_CERT="$(many_proxy 01)" -- /usr/bin/id -un
+        [ "$status" -eq 0 ]
+        [[ "$output" =~ ^atlas0[0-6][0-9]$ ]]
+        [ "$output" != "$acct" ]
+        local lease01
+        lease01=$(lcmaps_encode "$(many_dn 01)")
+        [ "$(stat -c %i "$GMD/$lease01")" = "$(stat -c %i "$GMD/$output")" ]
+        # Two leases, no claim left behind, every other account still free.
+        [ "$(ls "$GMD" | grep -c '^%')" -eq 2 ]
+        [ "$(find "$GMD" -name 'atlas*' -links 1 | wc -l)" -eq 62 ]
+}
+
+@test "mapping: a lease LCMAPS made is honoured" {
+        write_config mapping
+        make_pool 8
+        ln "$GMD/atlas005" "$GMD/$ALICE_LEASE"
+        echo "\"$ALICE_DN\" .atlas" | site_file grid-mapfile
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- /usr/bin/id -un
+        [ "$status" -eq 0 ]
+        [ "$output" = atlas005 ]
+}
+
+@test "mapping: a VOMS pool lease is keyed by the DN and the groupmapfile groups" {
+        write_config mapping
+        make_pool 8
+        echo '"/atlas" .atlas' | site_file voms-grid-mapfile
+        printf '%s\n' '"/atlas/Role=production" atlasprd' '"/atlas" atlas' | site_file groupmapfile
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy voms_good)" -- "${ID_CMD[@]}"
+        echo "$output"
+        [ "$status" -eq 0 ]
+        local acct=${output##* }
+        [[ "$output" =~ ^1000[1-8]\ 2001\ 2001,2000\ atlas00[1-8]\ atlas00[1-8]$ ]]
+        local lease=$GMD/${ALICE_LEASE}%3aatlasprd%3aatlas
+        [ "$(stat -c %i "$lease")" = "$(stat -c %i "$GMD/$acct")" ]
+        # Alice without VOMS is not mapped by the VOMS pool line.
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- /usr/bin/id -un
+        [ "$status" -eq 203 ]
+}
+
+@test "mapping: 64 concurrent launches of 64 DNs lease 64 distinct accounts, no lease broken" {
+        write_config mapping
+        make_pool 64
+        echo '"/DC=org/DC=glexec-test/OU=Many/*" .atlas' | site_file grid-mapfile
+        mkdir -p "$T/c"
+        local nn
+        for nn in $(cut -f1 "$MANY/dns.tsv"); do
+                many_proxy "$nn" >/dev/null
+        done
+        for nn in $(cut -f1 "$MANY/dns.tsv"); do
+                (
+                        while [ ! -e "$T/c/go" ]; do sleep 0.02; done
+                        st=0
+                        as_pilot GLEXEC_CLIENT_CERT="$PILOT_HOME/many$nn.pem" -- /usr/bin/id -un \
+                                >"$T/c/$nn.out" 2>&1 || st=$?
+                        echo "$st" >"$T/c/$nn.rc"
+                ) &
+        done
+        touch "$T/c/go"
+        wait
+        for nn in $(cut -f1 "$MANY/dns.tsv"); do
+                echo "$nn: $(cat "$T/c/$nn.rc") $(cat "$T/c/$nn.out")"
+                [ "$(cat "$T/c/$nn.rc")" -eq 0 ]
+                [[ "$(cat "$T/c/$nn.out")" =~ ^atlas0[0-6][0-9]$ ]]
+                # The account the payload ran as is the one its DN's lease names.
+                [ "$(stat -c %i "$GMD/$(lcmaps_encode "$(many_dn "$nn")")")" = \
+                        "$(stat -c %i "$GMD/$(cat "$T/c/$nn.out")")" ]
+        done
+        [ "$(cat "$T/c"/*.out | sort -u | wc -l)" -eq 64 ]
+        # Every account leased exactly once: 64 leases, all accounts at link count 2, no claims.
+        [ "$(ls "$GMD" | grep -c '^%2f')" -eq 64 ]
+        [ "$(ls -A "$GMD" | wc -l)" -eq 128 ]
+        [ "$(find "$GMD" -type f -links 2 | wc -l)" -eq 128 ]
+        # A 65th DN finds the pool exhausted.
+        echo "\"$ALICE_DN\" .atlas" | site_file grid-mapfile
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- /usr/bin/id -un
+        [ "$status" -eq 203 ]
+        [[ "$output" == "glexec: no free pool account"* ]]
+}
+
+@test "mapping: concurrent first launches of one DN agree on one lease" {
+        write_config mapping
+        make_pool 64
+        echo "\"$ALICE_DN\" .atlas" | site_file grid-mapfile
+        mkdir -p "$T/c"
+        local i
+        for i in $(seq 16); do
+                (
+                        while [ ! -e "$T/c/go" ]; do sleep 0.02; done
+                        st=0
+                        as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- /usr/bin/id -un \
+                                >"$T/c/$i.out" 2>&1 || st=$?
+                        echo "$st" >"$T/c/$i.rc"
+                ) &
+        done
+        touch "$T/c/go"
+        wait
+        cat "$T/c"/*.out
+        [ "$(cat "$T/c"/*.rc | sort -u)" = 0 ]
+        [ "$(cat "$T/c"/*.out | sort -u | wc -l)" -eq 1 ]
+        [ "$(ls "$GMD" | grep -c '^%')" -eq 1 ]
+        [ "$(find "$GMD" -name 'atlas*' -links 1 | wc -l)" -eq 63 ]
+        [ "$(stat -c %i "$GMD/$ALICE_LEASE")" = "$(stat -c %i "$GMD/$(cat "$T/c/1.out")")" ]
+}
+
+@test "mapping: no mapping is 203; no map file at all is a configuration error (202)" {
+        write_config mapping
+        echo "\"$ALICE_DN\" alicea" | site_file grid-mapfile
+        run as_pilot GLEXEC_CLIENT_CERT="$(many_proxy 01)" -- /bin/sh -c 'echo RAN'
+        echo "$output"
+        [ "$status" -eq 203 ]
+        [ "$output" = "glexec: not authorized" ]
+        [ "$(last_audit | json_get '["event"]')" = deny ]
+        [ "$(last_audit | json_get '["identity"]["dn"]')" = "$(many_dn 01)" ]
+        # A VOMS proxy whose FQANs map nowhere, and whose DN maps nowhere either.
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy voms_certfallback)" -- /bin/true
+        [ "$status" -eq 0 ] # the DN still maps
+        echo '"/atlas" atlas001' | site_file voms-grid-mapfile
+        : | site_file grid-mapfile
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy voms_certfallback)" -- /bin/sh -c 'echo RAN'
+        [ "$status" -eq 203 ]
+        [[ "$output" != *RAN* ]]
+        rm "$GSEC/grid-mapfile" "$GSEC/voms-grid-mapfile"
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- /bin/sh -c 'echo RAN'
+        echo "$output"
+        [ "$status" -eq 202 ]
+        [[ "$output" != *RAN* ]]
+}
+
+@test "mapping: a map file the pilot could write is refused (202)" {
+        write_config mapping
+        echo "\"$ALICE_DN\" alicea" | site_file grid-mapfile
+        chmod 0666 "$GSEC/grid-mapfile"
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- /bin/true
+        [ "$status" -eq 202 ]
+        chmod 0644 "$GSEC/grid-mapfile"
+        chown pilot "$GSEC/grid-mapfile"
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- /bin/true
+        [ "$status" -eq 202 ]
+}
+
+@test "mapping: an account below min_uid is refused (203)" {
+        write_config mapping
+        echo "\"$ALICE_DN\" lowuid" | site_file grid-mapfile
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- /bin/sh -c 'echo RAN'
+        echo "$output"
+        [ "$status" -eq 203 ]
+        [ "$output" = "glexec: not authorized" ]
+        write_config mapping mapping.min_uid=500
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- "${ID_CMD[@]}"
+        [ "$status" -eq 0 ]
+        [ "$output" = "500 500 500 lowuid lowuid" ]
+        # Root is never a target, whatever min_uid says.
+        echo "\"$ALICE_DN\" root" | site_file grid-mapfile
+        write_config mapping mapping.min_uid=0
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- /bin/sh -c 'echo RAN'
+        [ "$status" -eq 203 ]
+        [[ "$output" != *RAN* ]]
+}
+
+@test "mapping: --map-only and GLEXEC_MODE=lcmaps_get_account print the mapping and run nothing" {
+        write_config mapping
+        echo "\"$ALICE_DN\" alicea" | site_file grid-mapfile
+        voms_files
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- --map-only
+        [ "$status" -eq 0 ]
+        [ "$output" = "alicea 5001 5001 5001" ]
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy voms_good)" -- --map-only
+        [ "$status" -eq 0 ]
+        [ "$output" = "alicea 5001 2001 2001,2000" ]
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy voms_good)" GLEXEC_MODE=lcmaps_get_account --
+        [ "$status" -eq 0 ]
+        [ "$output" = "alicea 5001 2001 2001,2000" ]
+        [ -z "$(ls -A "$T/sandbox")" ]
+        # With a command, GLEXEC_MODE=lcmaps_get_account is an ordinary run.
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy voms_good)" GLEXEC_MODE=lcmaps_get_account -- \
+                "${ID_CMD[@]}"
+        [ "$status" -eq 0 ]
+        [ "$output" = "5001 2001 2001,2000 alicea alicea" ]
+        # A pool mapping leases in --map-only too, and the lease is then used by the run.
+        make_pool 4
+        echo "\"$ALICE_DN\" .atlas" | site_file grid-mapfile
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- --map-only
+        [ "$status" -eq 0 ]
+        [[ "$output" =~ ^atlas00[1-4]\ 1000[1-4]\ 2000\ 2000$ ]]
+        local acct=${output%% *}
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- /usr/bin/id -un
+        [ "$output" = "$acct" ]
+        # Refusals are the same as for a run.
+        run as_pilot GLEXEC_CLIENT_CERT="$(many_proxy 02)" -- --map-only
+        [ "$status" -eq 203 ]
+}
+
+@test "mapping: the pilot cannot read the payload's files" {
+        write_config mapping
+        echo "\"$ALICE_DN\" alicea" | site_file grid-mapfile
+        check_pilot_locked_out alicea
+}
+
+@test "mapping: the audit records and the report carry the identity and the target" {
+        write_config mapping
+        voms_files
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy voms_good)" -- --report-fd 3 /bin/true \
+                3>"$T/report"
+        [ "$status" -eq 0 ]
+        check_identity_target "$(cat "$T/report")" alicea 5001 2001 "[2001, 2000]" "$VOMS_FQANS"
+        check_identity_target "$(last_audit)" alicea 5001 2001 "[2001, 2000]" "$VOMS_FQANS"
+        [ "$(last_audit | json_get '["event"]')" = end ]
+        [ "$(last_audit | json_get '["mode"]')" = mapping ]
+        check_identity_target "$(tail -n 2 "$AUDIT" | head -n 1)" alicea 5001 2001 "[2001, 2000]" \
+                "$VOMS_FQANS"
+        [ "$(audit_chain_ok)" -eq 2 ]
+}
+
+# ---- both modes -------------------------------------------------------------------------
+
+# check_identity_target JSON USER UID GID GROUPS FQANS
+check_identity_target() {
+        local j=$1
+        [ "$(echo "$j" | json_get '["identity"]["dn"]')" = "$ALICE_DN" ]
+        [ "$(echo "$j" | json_get '["identity"]["issuer"]')" = "$CA_DN" ]
+        [ "$(echo "$j" | json_get '["identity"]["fqans"]')" = "$6" ]
+        [ "$(echo "$j" | json_get '["target"]["user"]')" = "$2" ]
+        [ "$(echo "$j" | json_get '["target"]["uid"]')" = "$3" ]
+        [ "$(echo "$j" | json_get '["target"]["gid"]')" = "$4" ]
+        [ "$(echo "$j" | json_get '["target"]["groups"]')" = "$5" ]
+}
+
+# Configuration for MODE in which Alice is mapped to alicea (and so authorized).
+mapped_site() {
+        local mode=$1
+        shift
+        write_config "$mode" "$@"
+        echo "\"$ALICE_DN\" alicea" | site_file grid-mapfile
+        echo '"/atlas/higgs" alicea' | site_file voms-grid-mapfile
+}
+
+check_ban_dn() {
+        printf '%s\n' '# banned' "\"/DC=org/DC=glexec-test/OU=Many/CN=Many User 02\"" \
+                "\"$ALICE_DN\"" | site_file ban-mapfile
+        mapped_site "$1" mapping.ban_file="$GSEC/ban-mapfile"
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- /bin/sh -c 'echo RAN'
+        echo "$output"
+        [ "$status" -eq 203 ]
+        [ "$output" = "glexec: not authorized" ]
+        [ "$(last_audit | json_get '["event"]')" = deny ]
+        [ "$(last_audit | json_get '["identity"]["dn"]')" = "$ALICE_DN" ]
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy voms_good)" -- --map-only
+        [ "$status" -eq 203 ]
+        # A pattern bans a whole branch; another DN passes.
+        echo '"/DC=org/DC=glexec-test/OU=People/*"' | site_file ban-mapfile
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- /bin/sh -c 'echo RAN'
+        [ "$status" -eq 203 ]
+        : | site_file ban-mapfile
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- /bin/sh -c 'echo RAN'
+        [ "$status" -eq 0 ]
+        [ "$output" = RAN ]
+}
+
+check_ban_fqan() {
+        mapped_site "$1" mapping.ban_file="$GSEC/ban-mapfile"
+        # Each form of an FQAN bans the VOMS proxy, and only it.
+        for ban in '"/atlas/higgs"' '"/atlas/higgs/Role=NULL/Capability=NULL"' \
+                '"/atlas/Role=NULL/Capability=NULL"' '"/atlas/Role=production"' '"/atlas/*"'; do
+                echo "$ban" | site_file ban-mapfile
+                run as_pilot GLEXEC_CLIENT_CERT="$(proxy voms_good)" -- /bin/sh -c 'echo RAN'
+                echo "$ban: $status $output"
+                [ "$status" -eq 203 ]
+                [ "$output" = "glexec: not authorized" ]
+                run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- /bin/sh -c 'echo RAN'
+                [ "$status" -eq 0 ]
+        done
+        # An FQAN the proxy does not hold bans nothing.
+        echo '"/atlas/Role=lcgadmin"' | site_file ban-mapfile
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy voms_good)" -- /bin/sh -c 'echo RAN'
+        [ "$status" -eq 0 ]
+}
+
+check_ban_missing() {
+        mapped_site "$1" mapping.ban_file="$GSEC/ban-mapfile"
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- /bin/sh -c 'echo RAN'
+        echo "$output"
+        [ "$status" -eq 202 ]
+        [[ "$output" == glexec:*ban* ]]
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- --map-only
+        [ "$status" -eq 202 ]
+        # Present but writable by others is no better.
+        : | site_file ban-mapfile
+        chmod 0646 "$GSEC/ban-mapfile"
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- /bin/sh -c 'echo RAN'
+        [ "$status" -eq 202 ]
+        chmod 0644 "$GSEC/ban-mapfile"
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- /bin/sh -c 'echo RAN'
+        [ "$status" -eq 0 ]
+}
+
+check_executables() {
+        mapped_site "$1" 'mapping.allowed_executables=/usr/bin/id, /usr/bin/env, /usr/lib/*/x'
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- /usr/bin/id -un
+        echo "$output"
+        [ "$status" -eq 0 ]
+        # Found in PATH, then checked.
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- id -un
+        [ "$status" -eq 0 ]
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- /bin/sh -c 'echo RAN'
+        echo "$output"
+        [ "$status" -eq 203 ]
+        [[ "$output" == "glexec: not authorized"* ]]
+        [[ "$output" != *RAN* ]]
+        # No path games: "..", "." and doubled slashes are not the listed path.
+        for p in /usr/bin/../bin/id /usr/bin/./id /usr//bin/id /usr/lib/a/b/x; do
+                run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- "$p" -un
+                echo "$p: $status $output"
+                [ "$status" -eq 203 ]
+        done
+}
+
+@test "mapping: a banned DN is refused (203) and audited" {
+        check_ban_dn mapping
+}
+
+@test "site-isolation: a banned DN is refused (203) and audited" {
+        check_ban_dn site-isolation
+}
+
+@test "mapping: a banned FQAN is refused (203), in every FQAN form" {
+        check_ban_fqan mapping
+}
+
+@test "site-isolation: a banned FQAN is refused (203), in every FQAN form" {
+        check_ban_fqan site-isolation
+}
+
+@test "mapping: a configured ban file that is missing is a system error (202)" {
+        check_ban_missing mapping
+}
+
+@test "site-isolation: a configured ban file that is missing is a system error (202)" {
+        check_ban_missing site-isolation
+}
+
+@test "mapping: allowed_executables admits listed paths and refuses others (203)" {
+        check_executables mapping
+}
+
+@test "site-isolation: allowed_executables admits listed paths and refuses others (203)" {
+        check_executables site-isolation
+}
+
+# ---- site-isolation ---------------------------------------------------------------------
+
+@test "site-isolation: every payload runs as the isolation account, whatever the DN" {
+        # Map files that would map Alice elsewhere are not consulted; no lease is taken.
+        write_config site-isolation
+        make_pool 4
+        echo "\"$ALICE_DN\" .atlas" | site_file grid-mapfile
+        voms_files
+        for p in "$(proxy valid)" "$(proxy voms_good)" "$(many_proxy 04)" "$(many_proxy 05)"; do
+                run as_pilot GLEXEC_CLIENT_CERT="$p" -- "${ID_CMD[@]}"
+                echo "$p: $output"
+                [ "$status" -eq 0 ]
+                [ "$output" = "4100 4100 4100 gxnobody gxnobody" ]
+        done
+        [ -z "$(ls "$GMD" | grep '^%' || true)" ]
+        # No map files at all: still gxnobody.
+        rm "$GSEC/grid-mapfile" "$GSEC/voms-grid-mapfile" "$GSEC/groupmapfile"
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- "${ID_CMD[@]}"
+        [ "$status" -eq 0 ]
+        [ "$output" = "4100 4100 4100 gxnobody gxnobody" ]
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy voms_good)" -- --map-only
+        [ "$status" -eq 0 ]
+        [ "$output" = "gxnobody 4100 4100 4100" ]
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy voms_good)" GLEXEC_MODE=lcmaps_get_account --
+        [ "$status" -eq 0 ]
+        [ "$output" = "gxnobody 4100 4100 4100" ]
+}
+
+@test "site-isolation: an isolation account below min_uid, or missing, runs nothing" {
+        write_config site-isolation glexec.isolation_account=lowuid
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- /bin/sh -c 'echo RAN'
+        echo "$output"
+        [ "$status" -ne 0 ]
+        [[ "$output" != *RAN* ]]
+        write_config site-isolation glexec.isolation_account=nosuchaccount
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- /bin/sh -c 'echo RAN'
+        echo "$output"
+        [ "$status" -eq 202 ]
+        [[ "$output" != *RAN* ]]
+}
+
+# The payload writes a file in its sandbox; while it runs, the pilot cannot list the sandbox
+# nor read the file, though the payload made it world-readable.
+check_pilot_locked_out() {
+        local user=$1
+        spawn_as_pilot "$T/out" GLEXEC_CLIENT_CERT="$(proxy valid)" -- "${HOLD_CMD[@]}" \
+                "$T/release"
+        wait_for_line "$T/out" ready
+        local sb
+        sb=$(head -n 1 "$T/out")
+        [[ "$sb" == "$T/sandbox/"* ]]
+        [ "$(stat -c '%U %a' "$sb")" = "$user 700" ]
+        [ "$(cat "$sb/secret")" = s3cret ] # it is there
+        run pilot_cmd cat "$sb/secret"
+        echo "$output"
+        [ "$status" -ne 0 ]
+        [[ "$output" == *"Permission denied"* ]]
+        run pilot_cmd ls "$sb"
+        [ "$status" -ne 0 ]
+        # Nor the payload's copy of the proxy.
+        run pilot_cmd cat "$sb/x509up_u$(id -u "$user")"
+        [ "$status" -ne 0 ]
+        touch "$T/release"
+        local st=0
+        wait "$GX_PID" || st=$?
+        [ "$st" -eq 0 ]
+}
+
+@test "site-isolation: the pilot cannot read the payload's files" {
+        write_config site-isolation
+        check_pilot_locked_out gxnobody
+}
+
+@test "site-isolation: two concurrent payloads cannot see each other's sandbox" {
+        write_config site-isolation
+        spawn_as_pilot "$T/out" GLEXEC_CLIENT_CERT="$(proxy valid)" -- "${HOLD_CMD[@]}" \
+                "$T/release"
+        wait_for_line "$T/out" ready
+        local sb
+        sb=$(head -n 1 "$T/out")
+        [[ "$sb" == "$T/sandbox/"* ]]
+        # Same uid, so only the mount namespace stands between them.
+        run as_pilot GLEXEC_CLIENT_CERT="$(many_proxy 06)" -- /bin/sh -c '
+                id -u; pwd; ls -A "$(dirname "$PWD")"; cat "$1/secret"; ls "$1"
+                echo mine >"$1/../planted" || echo no-plant' sh "$sb"
+        echo "$output"
+        [ "${lines[0]}" = 4100 ]
+        local own=${lines[1]}
+        [ "$own" != "$sb" ]
+        [ "${lines[2]}" = "$(basename "$own")" ]
+        [[ "$output" != *s3cret* ]]
+        [[ "$output" == *no-plant* ]]
+        [ ! -e "$T/sandbox/planted" ]
+        # The first one, too, sees only itself.
+        touch "$T/release"
+        wait "$GX_PID"
+        cat "$T/out"
+        [ "$(sed -n 3p "$T/out")" = "$(basename "$sb")" ]
+        [ "$(wc -l <"$T/out")" -eq 3 ]
+        [ "$(ls -A "$T/sandbox")" = "" ]
+}
+
+@test "site-isolation: the audit records and the report carry the identity and the target" {
+        write_config site-isolation
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy voms_good)" -- --report-fd 3 /bin/true \
+                3>"$T/report"
+        [ "$status" -eq 0 ]
+        check_identity_target "$(cat "$T/report")" gxnobody 4100 4100 "[4100]" "$VOMS_FQANS"
+        check_identity_target "$(last_audit)" gxnobody 4100 4100 "[4100]" "$VOMS_FQANS"
+        [ "$(last_audit | json_get '["mode"]')" = site-isolation ]
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- --report-fd 3 /bin/true 3>"$T/report"
+        [ "$status" -eq 0 ]
+        check_identity_target "$(cat "$T/report")" gxnobody 4100 4100 "[4100]" "[]"
+}
