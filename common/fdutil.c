@@ -177,8 +177,16 @@ static int walk_to_parent(struct walk *w, const char *path, char *last, size_t l
 
                 struct stat st;
                 int cur = w->fds[w->depth - 1];
-                if (fstatat(cur, comp, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                if (fstatat(cur, comp, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                        /* A missing last component is for the caller's open to judge
+                         * (O_CREAT may make it). */
+                        if (errno == ENOENT && is_last) {
+                                if ((size_t)snprintf(last, last_size, "%s", comp) >= last_size)
+                                        return gx_fail(err, GX_SYSTEM, ENAMETOOLONG, "%s", path);
+                                return 0;
+                        }
                         return gx_fail(err, GX_SYSTEM, errno, "%s", path);
+                }
                 if (S_ISLNK(st.st_mode)) {
                         /* Only root can have made a symlink in a trusted directory; still
                          * insist that root owns it, then continue from its target. */
@@ -238,7 +246,8 @@ int gx_open_trusted(const char *path, int flags, struct gx_error *err)
                 walk_free(&w);
                 return r;
         }
-        int fd = openat(w.fds[w.depth - 1], last, flags | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        /* 0600 matters only with O_CREAT: files glexec creates (logs) are root's alone. */
+        int fd = openat(w.fds[w.depth - 1], last, flags | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
         int saved = errno;
         walk_free(&w);
         if (fd < 0)

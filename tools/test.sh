@@ -39,6 +39,7 @@ sanitized() {
 step "unit tests and fuzz corpora (ctest)" unit
 step "unit tests under ASan/UBSan" sanitized
 step "end-to-end (bats, installed setuid binary)" tests/e2e/run.sh
+step "end-to-end on cgroup v2 (User-Mode Linux guest)" tests/vm/run-e2e-v2.sh
 
 echo
 echo "test suite: ${failures[*]:+failed: ${failures[*]}}"
