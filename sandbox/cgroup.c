@@ -1051,33 +1051,33 @@ static int move_self_in(const char *mount_point, struct gx_error *err)
 
 int cg_move_self_to_root(struct gx_error *err)
 {
-        static const char *const controllers[] = {"memory",  "cpu",    "cpuacct", "pids",
-                                                  "freezer", "cpuset", "devices", "blkio"};
         enum cg_mode mode;
         int r = cg_detect(&mode, err);
         if (r < 0)
                 return r;
-        if (mode == CG_MODE_V2)
-                return move_self_in("/sys/fs/cgroup", err);
 
         _cleanup_free_ char *self = NULL, *mountinfo = NULL;
         r = cg_read_proc_file("/proc/self/cgroup", 1U << 16, &self, err);
-        if (r == 0)
-                r = cg_read_proc_file("/proc/self/mountinfo", 16U << 20, &mountinfo, err);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < ELEMENTSOF(controllers); i++) {
-                _cleanup_free_ char *path = NULL;
-                if (cg_parse_proc_cgroup(self, controllers[i], &path) < 0 ||
-                    strcmp(path, "/") == 0)
-                        continue;
-                struct cg_mount m = {0};
-                if (cg_parse_mountinfo(mountinfo, controllers[i], "/", &m) < 0)
-                        continue; /* no mount shows the root: nowhere to go */
-                r = strcmp(m.root, "/") == 0 ? move_self_in(m.mount_point, err) : 0;
-                cg_mount_done(&m);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
+        _cleanup_free_ char *path = NULL;
+        /* v2: batch systems kill a job's whole cgroup subtree. v1: they signal the members of
+         * the job's freezer cgroup (Slurm's proctrack/cgroup); the other hierarchies are left
+         * alone, since every migration costs an RCU grace period that stalls all forks on the
+         * host (launch-costs.md), and the launch path should not pay for it. */
+        const char *controller = mode == CG_MODE_V2 ? NULL : "freezer";
+        if (cg_parse_proc_cgroup(self, controller, &path) < 0 || strcmp(path, "/") == 0)
+                return 0;
+        if (mode == CG_MODE_V2)
+                return move_self_in("/sys/fs/cgroup", err);
+
+        r = cg_read_proc_file("/proc/self/mountinfo", 16U << 20, &mountinfo, err);
+        if (r < 0)
+                return r;
+        struct cg_mount m = {0};
+        if (cg_parse_mountinfo(mountinfo, controller, "/", &m) < 0)
+                return 0; /* no mount shows the root: nowhere to go */
+        r = strcmp(m.root, "/") == 0 ? move_self_in(m.mount_point, err) : 0;
+        cg_mount_done(&m);
+        return r;
 }

@@ -225,7 +225,7 @@ int cg_parse_controllers(const char *text, unsigned *ret_mask);
 /* cgroup.procs: one positive pid per line -> malloc'd array (NULL when empty). */
 int cg_parse_procs(const char *text, pid_t **ret_pids, size_t *ret_n);
 
-/* Move the calling process into the root cgroup of every hierarchy it is not already at the
- * root of. For the launch's reaper only: it must outlive a batch system's kill of the job
- * (which signals every member of the job's cgroups) to remove what the job's glexec left. */
+/* Move the calling process out of the cgroup a batch system kills a job by (v2: its cgroup;
+ * v1: its freezer cgroup) into the root. For the launch's reaper only: it must outlive such a
+ * kill to remove what the job's glexec left. A no-op when already at the root. */
 int cg_move_self_to_root(struct gx_error *err);
