@@ -4,7 +4,7 @@
  *   0   the outcome a correctly sandboxed payload sees (or, for plain actions, success)
  *   2   usage error
  *   3   something that must be refused or absent was not (a syscall ran, setuid(0) worked,
- *       capabilities are present, an x32 syscall did not kill us)
+ *       capabilities are present, an x32 or i386 syscall did not kill us)
  *   4   refused, but with another errno than expected
  *   5   an operation that should work failed (read, write, /proc unreadable, ...)
  *   42  sigterm-trap: SIGTERM arrived and the handler ran
@@ -229,6 +229,23 @@ static int cmd_x32(void)
         return PROBE_NOT_REFUSED;
 #else
         printf("x32: not applicable on this architecture\n");
+        return PROBE_NOT_APPLICABLE;
+#endif
+}
+
+/* A foreign ABI: int 0x80 enters the i386 system call table (AUDIT_ARCH_I386) even from a
+ * 64-bit process. Without IA32 emulation in the kernel the instruction faults (SIGSEGV). */
+static int cmd_ia32(void)
+{
+#ifdef __x86_64__
+        long r = 20; /* getpid in the i386 table */
+        printf("ia32: calling getpid through int 0x80\n");
+        fflush(stdout);
+        __asm__ volatile("int $0x80" : "+a"(r) : : "r8", "r9", "r10", "r11", "memory");
+        printf("ia32: not killed (returned %ld)\n", r);
+        return PROBE_NOT_REFUSED;
+#else
+        printf("ia32: not applicable on this architecture\n");
         return PROBE_NOT_APPLICABLE;
 #endif
 }
@@ -584,7 +601,7 @@ static void usage(void)
 {
         fprintf(stderr,
                 "usage: glexec-probe COMMAND [ARG...]\n"
-                "  pid | proc-pids | status | fds | ids | setuid0 | cwd | env | x32\n"
+                "  pid | proc-pids | status | fds | ids | setuid0 | cwd | env | x32 | ia32\n"
                 "  syscall NAME [ERRNO] | syscall all | tiocsti [ERRNO]\n"
                 "  read FILE | write FILE | sigterm-trap FILE\n"
                 "  orphan SECONDS | sleep SECONDS | spin SECONDS\n"
@@ -618,6 +635,8 @@ int main(int argc, char **argv)
                 r = cmd_env();
         } else if (argc == 2 && strcmp(cmd, "x32") == 0) {
                 r = cmd_x32();
+        } else if (argc == 2 && strcmp(cmd, "ia32") == 0) {
+                r = cmd_ia32();
         } else if (strcmp(cmd, "syscall") == 0) {
                 r = cmd_syscall(argc - 2, argv + 2);
         } else if (strcmp(cmd, "tiocsti") == 0) {
