@@ -73,6 +73,10 @@ struct transfer_stats {
         uint64_t bytes;     /* data bytes written, holes excluded */
 };
 
+/* A relative path of plain names: no empty, "." or ".." component, no leading or trailing
+ * slash. */
+bool transfer_is_plain_path(const char *path);
+
 /* The name a copy of path gets: its last component, trailing slashes ignored. "", ".", ".."
  * and "/" have none (-EINVAL). */
 int transfer_source_name(const char *path, char *buf, size_t size);
