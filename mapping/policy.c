@@ -69,13 +69,32 @@ static int check_identity(const struct gx_identity *id, struct gx_error *err)
         return ok ? 0 : gx_fail(err, GX_SYSTEM, EINVAL, "malformed identity");
 }
 
-static void add_group(struct map_decision *d, const char *group)
+/* A group from groupmapfile rule r. Its line goes into group_source, so that a group that
+ * does not exist is blamed on the groupmapfile line that names it, not on the rule that
+ * chose the account. */
+static void add_group(struct map_decision *d, const struct map_file *f, const struct map_rule *r)
 {
+        const char *group = r->names[0];
         for (size_t i = 0; i < d->n_groups; i++)
                 if (strcmp(d->groups[i], group) == 0)
                         return;
-        if (d->n_groups < GX_MAX_FQANS)
-                snprintf(d->groups[d->n_groups++], MAP_NAME_MAX, "%s", group);
+        if (d->n_groups == GX_MAX_FQANS)
+                return;
+        snprintf(d->groups[d->n_groups++], MAP_NAME_MAX, "%s", group);
+
+        size_t used = strlen(d->group_source);
+        if (used == 0) {
+                char name[256];
+                gx_escape(name, sizeof(name), f->name);
+                snprintf(d->group_source, sizeof(d->group_source), "%s %s:%u",
+                         map_file_kind_name(f->kind), name, r->line);
+                return;
+        }
+        /* Whole line numbers only: a cut one would name the wrong line. */
+        char line[16];
+        int n = snprintf(line, sizeof(line), ",%u", r->line);
+        if (n > 0 && used + (size_t)n < sizeof(d->group_source))
+                memcpy(d->group_source + used, line, (size_t)n + 1);
 }
 
 /* Names in parsed rules are at most MAP_NAME_MAX - 1 bytes (mapfile.c checks). */
@@ -106,7 +125,7 @@ static int decide_x509(const struct map_rules *rules, const struct gx_identity *
 
         for (size_t i = 0; i < id->n_fqans; i++)
                 if ((r = map_file_match_fqan(rules->groupmap, id->fqans[i], false)))
-                        add_group(d, r->names[0]);
+                        add_group(d, rules->groupmap, r);
 
         for (int pools = 0; pools <= 1; pools++) {
                 for (size_t i = 0; i < id->n_fqans; i++)
@@ -185,7 +204,9 @@ int map_apply(const struct map_decision *d, int gridmapdir_fd, uint64_t min_uid,
         for (size_t i = 0; i < d->n_groups; i++)
                 groups[i] = d->groups[i];
         r = map_account_lookup(nss, account, min_uid, groups, d->n_groups, ret, err);
-        if (r < 0)
+        if (r < 0 && d->group_source[0])
+                gx_error_prefix(err, "%s, groups from %s", d->source, d->group_source);
+        else if (r < 0)
                 gx_error_prefix(err, "%s", d->source);
         return r;
 }

@@ -74,6 +74,7 @@ struct map_decision {
         char groups[GX_MAX_FQANS][MAP_NAME_MAX]; /* groupmapfile groups; first = primary */
         size_t n_groups;
         char source[320];            /* "<file>:<line>" of the rule that decided, for the log */
+        char group_source[320];      /* "<groupmapfile>:<line>,<line>..." of the groups, or "" */
 };
 
 int map_decide(const struct map_rules *rules, const struct gx_identity *id,
