@@ -139,7 +139,8 @@ static int parse_value(const struct option_def *o, const char *value, struct lau
         return 0;
 }
 
-int cli_parse(int argc, char *const *argv, struct launch_request *ret, struct gx_error *err)
+int cli_parse(int argc, char *const *argv, const char *glexec_mode, struct launch_request *ret,
+              struct gx_error *err)
 {
         struct launch_request req = {.action = CLI_RUN, .report_fd = -1};
         bool action_set = false;
@@ -184,8 +185,13 @@ int cli_parse(int argc, char *const *argv, struct launch_request *ret, struct gx
 
         req.command = argv + i;
         req.n_command = argc - i;
+        if (req.action == CLI_RUN && req.n_command == 0 && glexec_mode &&
+            strcmp(glexec_mode, "lcmaps_get_account") == 0)
+                req.action = CLI_MAP_ONLY;
         if (req.action == CLI_RUN && req.n_command == 0)
-                return gx_fail(err, GX_CLIENT, 0, "no command given (see glexec -h)");
+                return gx_fail(err, GX_CLIENT, 0,
+                               "no command given (refreshing the proxy of a running payload is "
+                               "not supported; see glexec -h)");
         if (req.action != CLI_RUN && req.action != CLI_MAP_ONLY && req.n_command > 0)
                 return gx_fail(err, GX_CLIENT, 0, "this option takes no command");
         *ret = req;

@@ -40,7 +40,10 @@ struct launch_request {
         int n_command;
 };
 
-/* Parse argv. Options end at the first non-option or at "--". Errors are GX_CLIENT. */
-int cli_parse(int argc, char *const *argv, struct launch_request *ret, struct gx_error *err);
+/* Parse argv. Options end at the first non-option or at "--". glexec_mode is the caller's
+ * GLEXEC_MODE (or NULL): "lcmaps_get_account" without a command means --map-only, as old
+ * pilots use it. Errors are GX_CLIENT. */
+int cli_parse(int argc, char *const *argv, const char *glexec_mode, struct launch_request *ret,
+              struct gx_error *err);
 
 void cli_usage(FILE *out);

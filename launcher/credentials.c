@@ -202,8 +202,13 @@ int credentials_authorize(struct launch *l, struct gx_error *err)
         case GX_MODE_SITE_ISOLATION:
                 r = map_account_by_name(l->cfg->isolation_account, l->cfg->min_uid, &account,
                                         err);
-                if (r < 0)
+                if (r < 0) {
+                        /* Not the credential's fault: the configured account is unusable. */
+                        err->class = GX_SYSTEM;
+                        err->public_msg[0] = '\0';
+                        gx_error_prefix(err, "isolation_account");
                         return r;
+                }
                 target_from_account(&l->target, &account);
                 break;
         case GX_MODE_MAPPING:

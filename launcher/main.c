@@ -162,37 +162,38 @@ static void check_install(const struct config *cfg)
                    config_mode_name(cfg->mode), why);
 }
 
+/* The command as the payload will execute it: symlinks resolved, so that allowed_executables
+ * is checked against the very file that runs and a link cannot be swapped in between. */
 static void resolve_command(struct launch *l)
 {
         const char *cmd = l->req.command[0];
+        char candidate[PATH_MAX];
+        bool found = false;
+
         if (strchr(cmd, '/')) {
-                if (cmd[0] == '/') {
-                        if (gx_strlcpy(l->command_path, cmd, sizeof(l->command_path)) < 0)
-                                fail_early(GX_CLIENT, "command path too long");
-                } else {
-                        char cwd[PATH_MAX];
-                        if (!getcwd(cwd, sizeof(cwd)) ||
-                            (size_t)snprintf(l->command_path, sizeof(l->command_path), "%s/%s",
-                                             cwd, cmd) >= sizeof(l->command_path))
-                                fail_early(GX_CLIENT, "cannot make the command path absolute");
+                char cwd[PATH_MAX];
+                if (cmd[0] == '/')
+                        found = gx_strlcpy(candidate, cmd, sizeof(candidate)) == 0;
+                else
+                        found = getcwd(cwd, sizeof(cwd)) &&
+                                (size_t)snprintf(candidate, sizeof(candidate), "%s/%s", cwd,
+                                                 cmd) < sizeof(candidate);
+                found = found && access(candidate, F_OK) == 0;
+        } else {
+                _cleanup_strv_free_ char **dirs = gx_strv_split(l->cfg->path, ':');
+                for (size_t i = 0; !found && dirs && dirs[i]; i++) {
+                        struct stat st;
+                        found = (size_t)snprintf(candidate, sizeof(candidate), "%s/%s", dirs[i],
+                                                 cmd) < sizeof(candidate) &&
+                                stat(candidate, &st) == 0 && S_ISREG(st.st_mode) &&
+                                (st.st_mode & 0111);
                 }
+        }
+        if (found && realpath(candidate, l->command_path))
                 return;
-        }
-        _cleanup_strv_free_ char **dirs = gx_strv_split(l->cfg->path, ':');
-        for (size_t i = 0; dirs && dirs[i]; i++) {
-                char candidate[PATH_MAX];
-                struct stat st;
-                if ((size_t)snprintf(candidate, sizeof(candidate), "%s/%s", dirs[i], cmd) >=
-                    sizeof(candidate))
-                        continue;
-                if (stat(candidate, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111)) {
-                        gx_strlcpy(l->command_path, candidate, sizeof(l->command_path));
-                        return;
-                }
-        }
         char esc[256];
         gx_escape(esc, sizeof(esc), cmd);
-        log_msg(LOG_LVL_NOTICE, "%s: command \"%s\" not found in %s", l->id, esc, l->cfg->path);
+        log_msg(LOG_LVL_NOTICE, "%s: command \"%s\" not found", l->id, esc);
         log_stderr("command \"%s\" not found", esc);
         exit(127);
 }
@@ -228,12 +229,8 @@ int main(int argc, char **argv)
         gx_cloexec_from(3);
         capture_and_scrub(&in);
 
-        if (cli_parse(argc, argv, &req, &err) < 0)
+        if (cli_parse(argc, argv, inherited_getenv(&in, "GLEXEC_MODE"), &req, &err) < 0)
                 fail_early(GX_CLIENT, "%s", err.msg);
-        const char *glexec_mode = inherited_getenv(&in, "GLEXEC_MODE");
-        if (req.action == CLI_RUN && req.n_command == 0 && glexec_mode &&
-            strcmp(glexec_mode, "lcmaps_get_account") == 0)
-                req.action = CLI_MAP_ONLY;
 
         switch (req.action) {
         case CLI_HELP:

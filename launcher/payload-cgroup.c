@@ -64,6 +64,12 @@ int limits_create(struct launch *l, int base_fd, struct launch_limits *ret,
 
         limits_effective(l, &lim);
         r = cg_create(ret->parent, l->id, &lim, &ret->cg, err);
+        if ((r == -EACCES || r == -EPERM) && geteuid() != 0) {
+                /* Without the setuid bit only a cgroup delegated to the caller can hold the
+                 * payload (SPEC section 2). */
+                gx_error_prefix(err, "the caller's cgroup is not delegated to it");
+                goto unavailable;
+        }
         if (r < 0) {
                 cg_parent_free(ret->parent);
                 ret->parent = NULL;

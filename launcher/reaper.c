@@ -41,10 +41,6 @@ static _noreturn_ void reaper_main(const struct launch *l, int base_fd, struct c
         if (l->req.report_fd >= 0)
                 close(l->req.report_fd);
 
-        if (cg && cg_move_self_to_root(&err) < 0)
-                log_msg(LOG_LVL_WARNING, "%s: reaper stays in the job's cgroups: %s", l->id,
-                        err.msg);
-
         char c;
         ssize_t n;
         do
@@ -71,7 +67,12 @@ int reaper_start(const struct launch *l, int base_fd, struct cg *cg, struct reap
         int p[2];
         if (pipe2(p, O_CLOEXEC) < 0)
                 return gx_fail(err, GX_SYSTEM, errno, "reaper pipe");
-        pid_t pid = fork();
+        pid_t pid = cg_fork_outside_job(err);
+        if (pid < 0) {
+                log_msg(LOG_LVL_WARNING, "%s: the reaper stays in the job's cgroup: %s", l->id,
+                        err->msg);
+                pid = fork();
+        }
         if (pid < 0) {
                 int e = errno;
                 close(p[0]);

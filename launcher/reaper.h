@@ -7,12 +7,13 @@
  * a leftover cgroup blocks the batch system's own cleanup.
  *
  * How: forked by the supervisor once the cgroup and sandbox exist (and after the credential
- * was wiped from memory), it becomes root in all its ids (so the caller can no longer signal
- * it), leaves the job's cgroups and session (so the batch system's kill does not reach it),
- * drops stdio and the report fd, and blocks on a pipe whose only writer is the supervisor. It
- * takes no input from the caller and executes nothing. A "done" byte means the supervisor
- * cleaned up itself: the reaper exits. End of file means the supervisor died: the reaper kills
- * and removes the cgroup, removes the sandbox, writes the audit "end" record and the lock, and
+ * was wiped from memory), it is placed outside the cgroup a batch system kills the job by,
+ * leaves the job's session, becomes root in all its ids (so the caller can no longer signal
+ * it), drops stdio and the report fd, and blocks on a pipe whose only writer is the
+ * supervisor. It takes no input from the caller and executes nothing. A "done" byte means the
+ * supervisor cleaned up itself: the reaper exits. End of file means the supervisor died: the
+ * reaper kills and removes the cgroup, removes the sandbox, writes the audit "end" record,
+ * removes the lock file and
  * exits. */
 #pragma once
 

@@ -7,7 +7,7 @@
 
 #include "sandbox/cgroup.h"
 
-/* memory, cpu, cpuacct, pids and freezer, each in a hierarchy of its own at most. */
+/* memory, cpu, cpuacct and pids, each in a hierarchy of its own at most. */
 #define CG_MAX_HIER 5
 /* Largest control file read; cgroup.procs of a big cgroup is the longest. */
 #define CG_FILE_MAX (4U << 20)
@@ -28,7 +28,6 @@ struct cg_parent {
         size_t n_hier;
         struct cg_hier hier[CG_MAX_HIER];
         bool leaf_split;
-        bool freezer;
 };
 
 /* One hierarchy's payload cgroup. */
@@ -80,10 +79,9 @@ int cg_open_parent(int mount_fd, const char *mount_path, const char *rel, long m
                    int *ret_fd, struct gx_error *err);
 void cg_hier_done(struct cg_hier *h);
 
-/* SIGKILL every process listed in d's cgroup.procs. frozen: d is a v1 freezer cgroup in
- * state FROZEN, whose members cannot exit, so their pids cannot be reused before the signal
- * lands. Returns the number of pids listed (0: empty) or a negative errno. */
-int cg_kill_listed(const struct cg_dir *d, bool frozen);
+/* SIGKILL every process listed in d's cgroup.procs (each checked through a pidfd). Returns
+ * the number of pids listed (0: empty) or a negative errno. */
+int cg_kill_listed(const struct cg_dir *d);
 
 /* Thousandths of a CPU as a CFS quota in µs per CG_CPU_PERIOD_US. The kernel refuses quotas
  * below 1 ms, so tiny requests get that minimum. */

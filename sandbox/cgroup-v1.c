@@ -23,7 +23,6 @@ static const struct {
         {"cpu", CG_CTRL_CPU},
         {"cpuacct", CG_CTRL_CPUACCT},
         {"pids", CG_CTRL_PIDS},
-        {"freezer", CG_CTRL_FREEZER},
 };
 
 static int add_hier(struct cg_parent *p, unsigned bit, const char *key,
@@ -75,31 +74,18 @@ int cg_v1_parent_open(const struct cg_parent_request *req, struct cg_parent *p,
 
         for (size_t i = 0; i < ELEMENTSOF(v1_ctrls); i++) {
                 const char *key = v1_ctrls[i].key;
-                bool freezer = v1_ctrls[i].bit == CG_CTRL_FREEZER;
                 _cleanup_free_ char *own = NULL;
                 r = cg_own_path(self, key, &own, err);
-                if (r == -ENOENT) {
-                        if (freezer)
-                                continue;
+                if (r == -ENOENT)
                         return cg_unavailable(err,
                                               "the cgroup v1 controller %s is not enabled (not "
                                               "in /proc/self/cgroup)",
                                               key);
-                }
                 if (r < 0)
                         return r;
-                /* A batch system that tracks its jobs with the freezer (Slurm's proctrack/
-                 * cgroup) signals only the direct members of its freezer cgroup: a payload
-                 * moved into a child freezer cgroup would survive scancel (slurm.md
-                 * section 3). So the payload gets a freezer cgroup of its own only when the
-                 * caller's is the root, i.e. nobody uses the freezer to track the caller. */
-                if (freezer && strcmp(own, "/") != 0)
-                        continue;
                 const char *cgpath = automatic ? own : req->parent;
                 struct cg_mount m = {};
                 r = cg_parse_mountinfo(mountinfo, key, cgpath, &m);
-                if (r == -ENOENT && freezer)
-                        continue;
                 if (r == -ENOENT)
                         return cg_unavailable(err, "the cgroup v1 controller %s is not mounted",
                                               key);
@@ -114,8 +100,6 @@ int cg_v1_parent_open(const struct cg_parent_request *req, struct cg_parent *p,
                 cg_mount_done(&m);
                 if (r < 0)
                         return r;
-                if (freezer)
-                        p->freezer = true;
         }
 
         /* Before 5.x kernels made it always 1: with use_hierarchy 0 in the parent, the
@@ -297,47 +281,17 @@ int cg_v1_read_stats(struct cg *cg, struct cg_stats *s, struct gx_error *err)
         return 0;
 }
 
-/* FROZEN, then SIGKILL to every member, then THAWED: a frozen member can neither fork nor
- * exit, so one sweep finds them all and no pid is reused under us. Returns whether the
- * freeze took effect; if it did not (a member stuck in uninterruptible sleep), the caller
- * goes on with the checked kill loop. */
-static bool freeze_and_kill(const struct cg_dir *fz)
-{
-        if (cg_write_at(fz->fd, "freezer.state", "FROZEN") < 0)
-                return false;
-        bool frozen = false;
-        for (unsigned t = 0, delay = 1; t < 10 && !frozen; t++) {
-                _cleanup_free_ char *state = NULL;
-                if (cg_read_at(fz->fd, "freezer.state", &state) < 0)
-                        break;
-                frozen = strcmp(state, "FROZEN\n") == 0;
-                if (!frozen) {
-                        cg_sleep_ms(delay);
-                        delay *= 2;
-                }
-        }
-        if (frozen)
-                cg_kill_listed(fz, true);
-        cg_write_at(fz->fd, "freezer.state", "THAWED");
-        return frozen;
-}
-
 /* How long the kill loops wait for the members to go. */
 #define KILL_WAIT_MS 3000
 
 int cg_v1_kill(struct cg *cg, struct gx_error *err)
 {
-        for (size_t i = 0; i < cg->n_dir; i++) {
-                const struct cg_dir *fz = &cg->dir[i];
-                if (!(fz->ctrls & CG_CTRL_FREEZER) || fz->removed)
-                        continue;
-                _cleanup_free_ char *procs = NULL;
-                if (cg_read_at(fz->fd, "cgroup.procs", &procs) == 0 && procs[0])
-                        freeze_and_kill(fz);
-        }
-
-        /* Without a freezer (under a batch system) or after it: kill whatever is listed
-         * until every hierarchy is empty. A forking payload is bounded by pids.max. */
+        /* No freezer on v1: a batch system that tracks jobs with it (Slurm's proctrack/cgroup)
+         * signals only the direct members of its freezer cgroup, so a payload in a child
+         * freezer cgroup would survive scancel (slurm.md section 3); and a killer killed
+         * between FROZEN and THAWED would leave the payload frozen forever, deaf even to its
+         * parent-death signal. Instead: kill whatever is listed until every hierarchy is
+         * empty. A process with SIGKILL pending forks no more, and pids.max bounds the rest. */
         unsigned waited = 0, delay = 1;
         const char *busy = NULL;
         for (;;) {
@@ -346,7 +300,7 @@ int cg_v1_kill(struct cg *cg, struct gx_error *err)
                         const struct cg_dir *d = &cg->dir[i];
                         if (d->removed)
                                 continue;
-                        int n = cg_kill_listed(d, false);
+                        int n = cg_kill_listed(d);
                         if (n == -ENOENT || n == -ENODEV)
                                 continue;
                         if (n < 0)

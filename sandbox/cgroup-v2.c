@@ -443,7 +443,7 @@ static void kill_once(const struct cg_dir *d, bool have_kill, bool have_freeze)
         }
         if (have_freeze)
                 cg_write_at(d->fd, "cgroup.freeze", "1");
-        cg_kill_listed(d, false);
+        cg_kill_listed(d);
         if (have_freeze)
                 cg_write_at(d->fd, "cgroup.freeze", "0");
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <linux/magic.h>
+#include <linux/sched.h>
 
 #include "cgroup-internal.h"
 #include "common/fdutil.h"
@@ -597,10 +598,6 @@ bool cg_parent_did_leaf_split(const struct cg_parent *p)
         return p->leaf_split;
 }
 
-bool cg_parent_uses_freezer(const struct cg_parent *p)
-{
-        return p->freezer;
-}
 
 /* ---- Payload cgroup -------------------------------------------------------------------- */
 
@@ -849,7 +846,7 @@ static void kill_member(pid_t pid, const struct cg_dir *d)
         close(pfd);
 }
 
-int cg_kill_listed(const struct cg_dir *d, bool frozen)
+int cg_kill_listed(const struct cg_dir *d)
 {
         _cleanup_free_ char *text = NULL;
         _cleanup_free_ pid_t *pids = NULL;
@@ -860,12 +857,8 @@ int cg_kill_listed(const struct cg_dir *d, bool frozen)
         r = cg_parse_procs(text, &pids, &n);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < n; i++) {
-                if (frozen)
-                        kill(pids[i], SIGKILL);
-                else
-                        kill_member(pids[i], d);
-        }
+        for (size_t i = 0; i < n; i++)
+                kill_member(pids[i], d);
         return (int)(n > INT_MAX ? INT_MAX : n);
 }
 
@@ -1037,47 +1030,70 @@ int cg_cleanup_stale(const struct cg_parent *p, const char *own_id, cg_owner_ali
         return first;
 }
 
-static int move_self_in(const char *mount_point, struct gx_error *err)
+static int move_self_in(const char *mount_point)
 {
         int dfd = open(mount_point, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (dfd < 0)
-                return gx_fail(err, GX_SYSTEM, errno, "opening %s", mount_point);
+                return -errno;
         int r = cg_write_at(dfd, "cgroup.procs", "0");
         close(dfd);
-        if (r < 0)
-                return gx_fail(err, GX_SYSTEM, -r, "moving to %s", mount_point);
-        return 0;
+        return r;
 }
 
-int cg_move_self_to_root(struct gx_error *err)
+/* The child side on v1: leave the freezer cgroup for the root of the freezer hierarchy. */
+static void leave_freezer(const char *mountinfo, const char *freezer_path)
+{
+        struct cg_mount m = {0};
+        if (!freezer_path || strcmp(freezer_path, "/") == 0 ||
+            cg_parse_mountinfo(mountinfo, "freezer", "/", &m) < 0)
+                return;
+        if (strcmp(m.root, "/") == 0)
+                (void)move_self_in(m.mount_point);
+        cg_mount_done(&m);
+}
+
+pid_t cg_fork_outside_job(struct gx_error *err)
 {
         enum cg_mode mode;
         int r = cg_detect(&mode, err);
         if (r < 0)
                 return r;
-
-        _cleanup_free_ char *self = NULL, *mountinfo = NULL;
+        _cleanup_free_ char *self = NULL, *mountinfo = NULL, *path = NULL;
         r = cg_read_proc_file("/proc/self/cgroup", 1U << 16, &self, err);
         if (r < 0)
                 return r;
-        _cleanup_free_ char *path = NULL;
         /* v2: batch systems kill a job's whole cgroup subtree. v1: they signal the members of
          * the job's freezer cgroup (Slurm's proctrack/cgroup); the other hierarchies are left
-         * alone, since every migration costs an RCU grace period that stalls all forks on the
-         * host (launch-costs.md), and the launch path should not pay for it. */
+         * alone, since every migration costs an RCU grace period that stalls every fork on the
+         * host (launch-costs.md). */
         const char *controller = mode == CG_MODE_V2 ? NULL : "freezer";
-        if (cg_parse_proc_cgroup(self, controller, &path) < 0 || strcmp(path, "/") == 0)
-                return 0;
-        if (mode == CG_MODE_V2)
-                return move_self_in("/sys/fs/cgroup", err);
+        if (cg_parse_proc_cgroup(self, controller, &path) < 0 || strcmp(path, "/") == 0) {
+                pid_t pid = fork();
+                return pid < 0 ? gx_fail(err, GX_SYSTEM, errno, "fork") : pid;
+        }
 
+        if (mode == CG_MODE_V2) {
+                /* Born in the root cgroup: no migration at all. */
+                _cleanup_close_ int root = open("/sys/fs/cgroup",
+                                                O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                struct clone_args args = {
+                        .flags = CLONE_INTO_CGROUP,
+                        .exit_signal = SIGCHLD,
+                        .cgroup = (uint64_t)root,
+                };
+                long pid = root >= 0 ? syscall(SYS_clone3, &args, sizeof(args)) : -1;
+                if (pid >= 0)
+                        return (pid_t)pid;
+                pid = fork();
+                if (pid == 0)
+                        (void)move_self_in("/sys/fs/cgroup");
+                return pid < 0 ? gx_fail(err, GX_SYSTEM, errno, "fork") : (pid_t)pid;
+        }
         r = cg_read_proc_file("/proc/self/mountinfo", 16U << 20, &mountinfo, err);
         if (r < 0)
                 return r;
-        struct cg_mount m = {0};
-        if (cg_parse_mountinfo(mountinfo, controller, "/", &m) < 0)
-                return 0; /* no mount shows the root: nowhere to go */
-        r = strcmp(m.root, "/") == 0 ? move_self_in(m.mount_point, err) : 0;
-        cg_mount_done(&m);
-        return r;
+        pid_t pid = fork();
+        if (pid == 0)
+                leave_freezer(mountinfo, path);
+        return pid < 0 ? gx_fail(err, GX_SYSTEM, errno, "fork") : pid;
 }

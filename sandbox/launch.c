@@ -379,6 +379,10 @@ static _noreturn_ void init_main(const struct sandbox_spec *s, int go_fd, int st
         /* The supervisor writes our id maps, then says go. */
         if (read(go_fd, &go, 1) != 1)
                 _exit(1);
+        /* Born dumpable only so that an unprivileged supervisor could write the maps: from
+         * here on the payload must not be able to ptrace its init. */
+        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+        prctl(PR_SET_NAME, "glexec-init", 0, 0, 0);
 
         if (setup_mounts(s, &err) < 0)
                 init_report(status_fd, SANDBOX_STAGE_SETUP, &err);
@@ -465,6 +469,11 @@ int sandbox_start(const struct sandbox_spec *s, struct sandbox_proc *ret, struct
                 return gx_fail(err, GX_SYSTEM, e, "pipe");
         }
 
+        /* Unprivileged (declare-only without the setuid bit), we write the init's id maps as
+         * its owner; a non-dumpable process's /proc files belong to root, so the init must be
+         * born dumpable. We hold nothing the caller does not own in that case. */
+        if (!s->privileged && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+                return gx_fail(err, GX_SYSTEM, errno, "PR_SET_DUMPABLE");
         int pidfd = -1;
         bool in_cgroup = false;
         pid_t pid = clone_init(s, &in_cgroup, &pidfd);

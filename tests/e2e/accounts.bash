@@ -1,5 +1,7 @@
-# Test accounts, bind-mounted over /etc/passwd and /etc/group inside the private mount
-# namespace of tests/e2e/run.sh: they never exist on the host.
+# Test accounts, in a copy of /etc bind-mounted over /etc inside the private mount namespace
+# of tests/e2e/run.sh: they never exist on the host. The whole directory is bound, not the two
+# files: a host tool that replaces /etc/passwd by rename (useradd) would otherwise undo a
+# file bind mount in the middle of a run.
 #   pilot (4001)       the whitelisted pilot account
 #   pilot2 (4002)      a pilot in the .pilot pool prefix (whitelisted as ".pilot")
 #   intruder (4003)    not whitelisted
@@ -10,8 +12,7 @@
 install_test_accounts() {
         local dir=$1
         mkdir -p "$dir"
-        cp /etc/passwd "$dir/passwd"
-        cp /etc/group "$dir/group"
+        cp -a /etc/. "$dir/"
         {
                 echo "pilot:x:4001:4001:pilot:/nonexistent:/bin/sh"
                 echo "pilot2:x:4002:4001:pilot2:/nonexistent:/bin/sh"
@@ -34,6 +35,5 @@ install_test_accounts() {
                 echo "glexecpilots:x:4500:pilot"
         } >>"$dir/group"
         chmod 0644 "$dir/passwd" "$dir/group"
-        mount --bind "$dir/passwd" /etc/passwd
-        mount --bind "$dir/group" /etc/group
+        mount --bind "$dir" /etc
 }

@@ -9,9 +9,14 @@ setup() {
         write_config declare-only limits.require_cgroup=yes
 }
 
+# Cgroups left by this test's launches (their ids are in the audit log; other runs on the
+# host may have cgroups of their own at the same places).
 payload_cgroups() {
-        find /sys/fs/cgroup -mindepth 1 -maxdepth 8 -type d -name 'glexec-*' \
-                ! -name glexec-leaf 2>/dev/null
+        local id
+        for id in $(python3 -c 'import json,sys
+for line in open(sys.argv[1]): print(json.loads(line)["id"])' "$AUDIT" 2>/dev/null | sort -u); do
+                find /sys/fs/cgroup -maxdepth 8 -type d -name "glexec-$id" 2>/dev/null || true
+        done
 }
 
 # The directory of this shell's cgroup where glexec puts payload cgroups (v1: memory).
@@ -87,6 +92,7 @@ report() {
                 /bin/sleep 30 3>"$T/report"
         [ "$status" -eq 137 ]
         [ "$(report '["result"]["walltime_killed"]')" = true ]
+        payload_cgroups >&2; cat /proc/self/cgroup >&2
         [ -z "$(payload_cgroups)" ]
 }
 

@@ -256,7 +256,8 @@ setup() {
         [ "$(echo "$end" | json_get '["caller"]["user"]')" = pilot ]
         [ "$(echo "$end" | json_get '["target"]["uid"]')" = "$(id -u pilot)" ]
         [ "$(echo "$end" | json_get '["result"]["status"]')" = 0 ]
-        [ "$(echo "$end" | json_get '["command"][0]')" = /bin/true ]
+        # the command as it runs: symlinks resolved (/bin may link to /usr/bin)
+        [ "$(echo "$end" | json_get '["command"][0]')" = "$(realpath /bin/true)" ]
         [[ "$(echo "$end" | json_get '["identity"]["dn"]')" == /DC=* ]]
         [ "$(audit_chain_ok)" -ge 2 ]
 }

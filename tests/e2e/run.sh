@@ -56,8 +56,6 @@ prepare() {
         # Credentials made fresh for this run.
         "$src/tests/fixtures/make-x509-fixtures.sh" "$tmp/fx" >"$tmp/fixtures.log" 2>&1 ||
                 { cat "$tmp/fixtures.log"; exit 1; }
-        "$src/tests/fixtures/make-tokens.sh" "$tmp/tok" >"$tmp/tokens.log" 2>&1 ||
-                { cat "$tmp/tokens.log"; exit 1; }
         touch "$tmp/prepared"
 }
 [ -e "$tmp/prepared" ] || prepare
@@ -66,10 +64,10 @@ $prepare_only && exit 0
 files=("$@")
 [ ${#files[@]} -gt 0 ] || files=("$here"/*.bats)
 
-export GX_SRC=$src GX_TMP=$tmp GX_PREFIX=$prefix GX_FX=$tmp/fx GX_TOK=$tmp/tok
+export GX_SRC=$src GX_TMP=$tmp GX_PREFIX=$prefix GX_FX=$tmp/fx
 export GX_PROBE=$tmp/bin/glexec-probe
 # The accounts the tests use, visible only in this mount namespace.
-exec unshare --mount --propagation private -- bash -c '
+unshare --mount --propagation private -- bash -c '
         set -e
         . "$GX_SRC/tests/e2e/accounts.bash"
         install_test_accounts "$GX_TMP/etc"

@@ -4,6 +4,12 @@
 
 load helpers
 
+# Tokens are made per file: their times are relative to when they are made.
+setup_file() {
+        export GX_TOK=$BATS_FILE_TMPDIR/tok
+        "$GX_SRC/tests/fixtures/make-tokens.sh" "$GX_TOK" >"$BATS_FILE_TMPDIR/make-tokens.log"
+}
+
 RSA_ISS=https://issuer.example/rsa
 EC_ISS=https://issuer.example/ec
 

@@ -128,8 +128,7 @@ int main(void)
                 fprintf(stderr, "cg_parent_open: %d %s\n", r, err.msg);
         CHECK(r == 0);
         if (r == 0) {
-                printf("parent %s, freezer %s\n", cg_parent_path(p),
-                       cg_parent_uses_freezer(p) ? "yes" : "no");
+                printf("parent %s\n", cg_parent_path(p));
                 CHECK(cg_parent_mode(p) == CG_MODE_V1);
                 CHECK(!cg_parent_did_leaf_split(p));
                 test_create_errors(p);

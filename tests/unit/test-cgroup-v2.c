@@ -135,7 +135,6 @@ static struct cg_parent *test_policies(void)
                 return NULL;
         CHECK(!cg_parent_did_leaf_split(p));
         CHECK_STREQ(cg_parent_path(p), slot_dir);
-        CHECK(!cg_parent_uses_freezer(p));
 
         /* A configured parent without controllers for its children, and one below it that
          * has none to give. */

@@ -5,7 +5,7 @@
 
 static int parse(struct launch_request *req, struct gx_error *err, int argc, char **argv)
 {
-        return cli_parse(argc, argv, req, err);
+        return cli_parse(argc, argv, NULL, req, err);
 }
 
 #define ARGS(...) ((char *[]){"glexec", __VA_ARGS__, NULL})
@@ -52,6 +52,10 @@ int main(void)
         CHECK(PARSE(&req, &err, "-h", "-v") < 0);
         CHECK(PARSE(&req, &err, "-v", "/bin/true") < 0);
         CHECK(PARSE(&req, &err, "--stage-in", "", "/bin/true") < 0);
+        CHECK(cli_parse(1, ARGS(NULL), "lcmaps_get_account", &req, &err) == 0 &&
+              req.action == CLI_MAP_ONLY);
+        CHECK(cli_parse(2, ARGS("/bin/true"), "lcmaps_get_account", &req, &err) == 0 &&
+              req.action == CLI_RUN);
         CHECK(parse(&req, &err, 1, ARGS(NULL)) < 0);
         CHECK(strstr(err.msg, "no command") != NULL);
         TEST_MAIN_END();

@@ -102,9 +102,6 @@ enum cg_mode cg_parent_mode(const struct cg_parent *p);
 const char *cg_parent_path(const struct cg_parent *p);
 /* v2: whether this call moved the parent's processes into CG_LEAF_NAME. */
 bool cg_parent_did_leaf_split(const struct cg_parent *p);
-/* v1: whether a freezer cgroup is made per payload (only when the caller's freezer cgroup
- * is the root, i.e. no batch system tracks the caller with the freezer: slurm.md section 3). */
-bool cg_parent_uses_freezer(const struct cg_parent *p);
 
 /* mkdir glexec-<launch_id> (launch_id: CG_LAUNCH_ID_LEN lower-case hex digits) in every
  * hierarchy and write the limits. An existing directory of that name is an error, never
@@ -225,7 +222,9 @@ int cg_parse_controllers(const char *text, unsigned *ret_mask);
 /* cgroup.procs: one positive pid per line -> malloc'd array (NULL when empty). */
 int cg_parse_procs(const char *text, pid_t **ret_pids, size_t *ret_n);
 
-/* Move the calling process out of the cgroup a batch system kills a job by (v2: its cgroup;
- * v1: its freezer cgroup) into the root. For the launch's reaper only: it must outlive such a
- * kill to remove what the job's glexec left. A no-op when already at the root. */
-int cg_move_self_to_root(struct gx_error *err);
+/* fork() for the launch's reaper, which must outlive a batch system's kill of the job to
+ * remove what the job's glexec left: the child is placed outside the cgroup such a kill goes
+ * by (v2: the job's cgroup, the child is born in the root cgroup with CLONE_INTO_CGROUP; v1:
+ * the job's freezer cgroup, the child moves to the freezer root). Where the caller is at the
+ * root already this is a plain fork. Returns like fork(), or a negative errno with err. */
+pid_t cg_fork_outside_job(struct gx_error *err);
