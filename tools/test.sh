@@ -40,6 +40,8 @@ step "unit tests and fuzz corpora (ctest)" unit
 step "unit tests under ASan/UBSan" sanitized
 step "end-to-end (bats, installed setuid binary)" tests/e2e/run.sh
 step "end-to-end on cgroup v2 (User-Mode Linux guest)" tests/vm/run-e2e-v2.sh
+step "packages (.deb and .rpm, lintian, rpmlint, install/upgrade/purge)" \
+        bash tests/packaging/test-packages.sh "$root"
 
 echo
 echo "test suite: ${failures[*]:+failed: ${failures[*]}}"
