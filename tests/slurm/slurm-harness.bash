@@ -66,7 +66,10 @@ slurm_cgroup_snapshot() {
 # The roots under which Slurm puts its node's cgroups.
 _slurm_cgroup_roots() {
         if _slurm_cgroup_v2; then
-                echo "$SLURM_CGROOT/system.slice/slurmstepd.scope"
+                local d
+                for d in "$SLURM_CGROOT"/system.slice/*slurmstepd.scope; do
+                        [ -d "$d" ] && echo "$d"
+                done
         else
                 local d
                 for d in "$SLURM_CGROOT"/*/slurm_"$SLURM_NODE"; do
@@ -151,10 +154,14 @@ NodeName=$SLURM_NODE NodeAddr=$addr CPUs=$cpus RealMemory=$mem_mib State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
         if _slurm_cgroup_v2; then
+                # No systemd to ask over D-Bus for slurmstepd's scope: slurmd makes it.
+                local cores=no
+                grep -qw cpuset "$SLURM_CGROOT/cgroup.controllers" && cores=yes
                 cat >"$SLURM_DIR/etc/cgroup.conf" <<EOF
 CgroupPlugin=cgroup/v2
 CgroupMountpoint=$SLURM_CGROOT
-ConstrainCores=yes
+IgnoreSystemd=yes
+ConstrainCores=$cores
 ConstrainRAMSpace=yes
 EOF
         else

@@ -13,7 +13,10 @@
 load ../e2e/helpers
 load slurm-harness
 
+# Sockets on hostfs (the User-Mode Linux guest's view of the host, tests/vm) refuse other users:
+# there the cluster lives on the guest's /run tmpfs.
 SLURM_BASE=$GX_TMP/slurm
+[ "$(stat -fc %T "$GX_TMP")" != hostfs ] || SLURM_BASE=/run/glexec-slurm-$$
 # Outside $T (which every test renews): the audit log of every launch in this file, so the
 # cgroups of these launches can be told from those of anything else running on the host.
 AUDIT_DIR=$GX_TMP/slurm-audit
@@ -29,6 +32,7 @@ setup_file() {
                 export SLURM_SKIP="Slurm is not installed (apt-get install slurmctld slurmd slurm-client munge)"
                 return 0
         fi
+        rm -rf "$AUDIT_DIR"
         mkdir -m 0700 "$AUDIT_DIR"
         slurm_cgroup_snapshot "$CG_BEFORE"
         if ! slurm_start "$SLURM_BASE"; then
@@ -71,9 +75,11 @@ for line in sys.stdin:
         done
 }
 
-# write_config for this file: the audit log survives the test.
+# write_config for this file: the audit log survives the test, and a launch does not depend on
+# a per-payload cgroup (under Slurm on cgroup v2 the documented fallback is to run without
+# one); whether glexec made one is asked from its report.
 config() {
-        write_config "$@" audit.audit_log="$AUDIT_DIR/audit.jsonl"
+        write_config "$@" audit.audit_log="$AUDIT_DIR/audit.jsonl" limits.require_cgroup=no
 }
 
 setup() {
@@ -90,7 +96,7 @@ teardown() {
         jobs=$(squeue -h -o %i 2>/dev/null) || return 0
         [ -n "$jobs" ] || return 0
         # shellcheck disable=SC2086
-        scancel $jobs
+        scancel $jobs || true
         for ((i = 0; i < 150; i++)); do
                 [ -z "$(squeue -h -o %i 2>/dev/null)" ] && return 0
                 sleep 0.1
@@ -158,26 +164,27 @@ mapping_config() {
         chmod 0644 "$f"
 }
 
-# Does glexec give payloads a cgroup of their own? Asked once per file, from a Slurm job.
-payload_cgroups() {
-        local cache=$BATS_FILE_TMPDIR/payload-cgroups job
+# The cgroup glexec reports for a payload in a Slurm job ("null" when it made none); asked once
+# per file. A probe that fails is an error, never a reason to skip.
+payload_cgroup_probe() {
+        local cache=$BATS_FILE_TMPDIR/payload-cgroup job
         if [ ! -f "$cache" ]; then
                 job=$(slurm_submit_as pilot "$(job_script <<'EOF'
 exec 3>"$WORK/cgroup-probe.json"
 exec "$GLEXEC" --report-fd 3 /bin/true
 EOF
-)") && slurm_wait "$job" 30 || return 1
-                if [ "$(json_get '["cgroup"]' <"$SLURM_DIR/work/cgroup-probe.json")" = null ]; then
-                        echo no >"$cache"
-                else
-                        echo yes >"$cache"
-                fi
+)") || return 1
+                slurm_wait "$job" 30 || return 1
+                json_get '["cgroup"]' <"$SLURM_DIR/work/cgroup-probe.json" >"$cache.new" || return 1
+                mv "$cache.new" "$cache"
         fi
-        [ "$(cat "$cache")" = yes ]
+        cat "$cache"
 }
 
 require_payload_cgroups() {
-        payload_cgroups || skip "needs per-payload cgroups in the launcher"
+        local cg
+        cg=$(payload_cgroup_probe)
+        [ "$cg" != null ] || skip "needs per-payload cgroups in the launcher (glexec reports none here)"
 }
 
 # ---- the harness ------------------------------------------------------------------------
@@ -337,7 +344,10 @@ payload_cgroup_lines() {
 }
 
 @test "cgroups: the payload's cgroup nests in the job's (v1: memory and cpuacct, not freezer)" {
-        require_payload_cgroups
+        local v2=false
+        [ "$(stat -fc %T /sys/fs/cgroup)" != cgroup2fs ] || v2=true
+        # On v2 no per-payload cgroup is a documented outcome, not a missing feature.
+        $v2 || require_payload_cgroups
         submit <<'EOF'
 exec 3>"$WORK/report-$TOKEN.json"
 exec "$GLEXEC" --report-fd 3 /bin/sh -c 'cat /proc/self/cgroup'
@@ -349,11 +359,11 @@ EOF
         cg=$(json_get '["cgroup"]' <"$SLURM_DIR/work/report-$TOKEN.json")
         echo "report: $cg"
         step=/slurm_$SLURM_NODE/uid_$(id -u pilot)/job_$JOB/step_batch
-        if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then
-                # v2: nested below the step's user leaf, or the documented fallback of no
-                # per-payload cgroup (reference/slurm.md section 4).
-                step=/system.slice/slurmstepd.scope/job_$JOB/step_batch
-                [ "$cg" = null ] || [[ "$cg" == */sys/fs/cgroup$step/* ]]
+        if $v2; then
+                # nested below the batch step, or the documented fallback of no per-payload
+                # cgroup (reference/slurm.md section 4)
+                [ "$cg" = null ] ||
+                        [[ "$cg" == /sys/fs/cgroup/system.slice/*slurmstepd.scope/job_$JOB/step_batch/* ]]
                 return 0
         fi
         task=$step/task_0
