@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <openssl/crypto.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -227,6 +228,8 @@ int main(int argc, char **argv)
 
         ensure_std_fds();
         gx_cloexec_from(3);
+        /* No openssl.cnf: it is not ours to trust in a setuid program, and reading it costs. */
+        OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ATEXIT, NULL);
         capture_and_scrub(&in);
 
         if (cli_parse(argc, argv, inherited_getenv(&in, "GLEXEC_MODE"), &req, &err) < 0)

@@ -123,6 +123,7 @@ static void release(struct launch *l, struct resources *res)
                 res->lock_fd = safe_close(res->lock_fd);
         }
         reaper_dismiss(&res->reaper);
+
         res->sandbox_fd = safe_close(res->sandbox_fd);
         res->base_fd = safe_close(res->base_fd);
         sc_filter_free(&res->filter);
