@@ -267,8 +267,8 @@ _slurm_stepd_pids() {
 # Remove the cgroups that appeared under Slurm's roots during this run, killing whatever is
 # still in them (job processes only: the daemons are stopped by then).
 _slurm_remove_cgroups() {
-        local before=$SLURM_DIR/run/cgroups-before root d pid try left
-        for try in 1 2 3 4 5 6 7 8 9 10; do
+        local before=$SLURM_DIR/run/cgroups-before root d pid i left
+        for ((i = 0; i < 10; i++)); do
                 left=0
                 while read -r root; do
                         while read -r d; do
