@@ -8,6 +8,7 @@
 #   slurm_stop                      cancel every job, stop exactly the processes slurm_start
 #                                   started and the job steps they ran, remove the cgroups Slurm
 #                                   created and DIR; safe to call twice and after a failed start
+#   slurm_cancel_all                cancel every job and wait until they have left the node
 #   slurm_submit_as USER SCRIPT [SBATCH_ARG...]
 #                                   submit the file SCRIPT as USER, print the job id; the job's
 #                                   output goes to $(slurm_job_output JOB)
@@ -91,11 +92,16 @@ _slurm_spawn() {
         echo $! >"$SLURM_DIR/run/$name.pid"
 }
 
+# A Slurm client command with a bound: an unreachable daemon makes them retry for long.
+_slurm_client() {
+        timeout 10 "$@"
+}
+
+# _slurm_wait_for WHAT SECONDS COMMAND...
 _slurm_wait_for() {
-        local what=$1 tries=$2
+        local what=$1 deadline=$((SECONDS + $2))
         shift 2
-        local i
-        for ((i = 0; i < tries; i++)); do
+        while ((SECONDS < deadline)); do
                 "$@" >/dev/null 2>&1 && return 0
                 sleep 0.1
         done
@@ -104,7 +110,7 @@ _slurm_wait_for() {
 }
 
 _slurm_node_idle() {
-        [ "$(sinfo -h -n "$SLURM_NODE" -o %T 2>/dev/null)" = idle ]
+        [ "$(_slurm_client sinfo -h -n "$SLURM_NODE" -o %T 2>/dev/null)" = idle ]
 }
 
 _slurm_write_config() {
@@ -218,7 +224,7 @@ slurm_start() {
                 --pid-file="$SLURM_DIR/munge/munged.pid" \
                 --log-file="$SLURM_DIR/log/munged.log" \
                 --seed-file="$SLURM_DIR/munge/munged.seed"
-        _slurm_wait_for "munged's socket" 50 test -S "$SLURM_DIR/munge/munge.socket" ||
+        _slurm_wait_for "munged's socket" 5 test -S "$SLURM_DIR/munge/munge.socket" ||
                 { cat "$SLURM_DIR/log/munged.out" >&2; return 1; }
 
         local ports
@@ -229,10 +235,10 @@ slurm_start() {
                 _slurm_prepare_cgroup_v2 || return 1
         fi
         _slurm_spawn slurmctld slurmctld -D -i -f "$SLURM_CONF"
-        _slurm_wait_for "slurmctld" 100 scontrol ping ||
+        _slurm_wait_for "slurmctld" 10 _slurm_client scontrol ping ||
                 { cat "$SLURM_DIR/log/slurmctld.log" >&2; return 1; }
         _slurm_spawn slurmd slurmd -D -N "$SLURM_NODE" -f "$SLURM_CONF"
-        _slurm_wait_for "the node to be idle" 150 _slurm_node_idle ||
+        _slurm_wait_for "the node to be idle" 15 _slurm_node_idle ||
                 { cat "$SLURM_DIR/log/slurmd.log" >&2; return 1; }
 }
 
@@ -300,17 +306,10 @@ _slurm_remove_cgroups() {
 
 slurm_stop() {
         [ -n "${SLURM_DIR:-}" ] && [ -d "$SLURM_DIR/run" ] || return 0
-        local rc=0 pid i jobs
-        if [ -f "$SLURM_DIR/run/slurmctld.pid" ] && scontrol ping >/dev/null 2>&1; then
-                jobs=$(squeue -h -o %i 2>/dev/null)
-                if [ -n "$jobs" ]; then
-                        # shellcheck disable=SC2086
-                        scancel $jobs 2>/dev/null
-                        for ((i = 0; i < 150; i++)); do
-                                [ -z "$(squeue -h -o %i 2>/dev/null)" ] && break
-                                sleep 0.1
-                        done
-                fi
+        local rc=0 pid i
+        if [ -f "$SLURM_DIR/run/slurmctld.pid" ] &&
+                _slurm_client scontrol ping >/dev/null 2>&1; then
+                slurm_cancel_all
         fi
         _slurm_stop_daemon slurmd
         # Job steps whose jobs outlived the cancel: slurmstepd without its slurmd.
@@ -332,6 +331,16 @@ slurm_stop() {
         return $rc
 }
 
+slurm_cancel_all() {
+        local jobs
+        [ -d "${SLURM_DIR:-}/run" ] || return 0
+        jobs=$(_slurm_client squeue -h -o %i 2>/dev/null) || return 1
+        [ -n "$jobs" ] || return 0
+        # shellcheck disable=SC2086
+        _slurm_client scancel $jobs 2>/dev/null
+        _slurm_wait_for "the jobs to end" 15 _slurm_no_jobs
+}
+
 slurm_submit_as() {
         local user=$1 script=$2
         shift 2
@@ -351,7 +360,7 @@ slurm_job_output() {
 # "Key=Value" from the job's scontrol record, or from its jobcomp record once it has one.
 _slurm_job_field() {
         local job=$1 key=$2 rec
-        rec=$(scontrol -o show job "$job" 2>/dev/null) ||
+        rec=$(_slurm_client scontrol -o show job "$job" 2>/dev/null) ||
                 rec=$(grep -E "^JobId=$job " "$SLURM_DIR/jobcomp.txt" 2>/dev/null | tail -n 1)
         [ -n "$rec" ] || return 1
         tr ' ' '\n' <<<"$rec" | sed -n "s/^$key=//p" | head -n 1
@@ -369,16 +378,18 @@ slurm_job_exit() {
 # job (COMPLETING), so its processes and cgroups are gone.
 _slurm_job_done() {
         grep -qE "^JobId=$1 " "$SLURM_DIR/jobcomp.txt" 2>/dev/null &&
-                [ -z "$(squeue -h -j "$1" -o %i 2>/dev/null)" ]
+                [ -z "$(_slurm_client squeue -h -j "$1" -o %i 2>/dev/null)" ]
+}
+
+_slurm_no_jobs() {
+        local out
+        out=$(_slurm_client squeue -h -o %i 2>/dev/null) && [ -z "$out" ]
 }
 
 slurm_wait() {
-        local job=$1 timeout=${2:-60} i
-        for ((i = 0; i < timeout * 10; i++)); do
-                _slurm_job_done "$job" && return 0
-                sleep 0.1
-        done
-        _slurm_log "job $job did not end within $timeout s (state $(slurm_job_state "$job"))"
+        local job=$1 timeout=${2:-60}
+        _slurm_wait_for "job $job to end" "$timeout" _slurm_job_done "$job" && return 0
+        _slurm_log "job $job: state $(slurm_job_state "$job")"
         return 1
 }
 

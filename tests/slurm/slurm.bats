@@ -91,16 +91,7 @@ setup() {
 
 # A failed test must not leave its jobs running into the next one.
 teardown() {
-        [ -z "${SLURM_SKIP:-}" ] || return 0
-        local jobs i
-        jobs=$(squeue -h -o %i 2>/dev/null) || return 0
-        [ -n "$jobs" ] || return 0
-        # shellcheck disable=SC2086
-        scancel $jobs || true
-        for ((i = 0; i < 150; i++)); do
-                [ -z "$(squeue -h -o %i 2>/dev/null)" ] && return 0
-                sleep 0.1
-        done
+        [ -n "${SLURM_SKIP:-}" ] || slurm_cancel_all
 }
 
 # The job script from stdin, after a prelude that sets GLEXEC, TOKEN, WORK (a directory
