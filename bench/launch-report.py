@@ -5,7 +5,8 @@
 
 OUTDIR holds (all optional except meta.tsv): meta.tsv (key <TAB> value), seq-b2b.tsv and
 seq-iso.tsv (launch-timer seq), tput-VARIANT.tsv (launch-timer load), rss.tsv, stages.txt
-(perf script of the probed launches), seq-probed.tsv, strace-VARIANT.txt, report-MODE.json.
+(perf script of the probed launches), seq-probed.tsv, strace-VARIANT.txt and
+report-NAME.json (NAME: the glexec variant without "glexec-").
 """
 import collections
 import json
@@ -14,9 +15,14 @@ import re
 import statistics
 import sys
 
-VARIANTS = ["floor", "unshare", "bwrap", "glexec-declare", "glexec-mapping"]
-GLEXEC = ["glexec-declare", "glexec-mapping"]
+VARIANTS = ["floor", "unshare", "bwrap", "glexec-declare", "glexec-mapping", "glexec-token",
+            "glexec-token-es256"]
+GLEXEC = ["glexec-declare", "glexec-mapping", "glexec-token", "glexec-token-es256"]
 REFS = ["floor", "unshare", "bwrap"]
+# The token variants run on the mapping-mode installation of glexec-mapping: compared with it,
+# what differs is the credential alone.
+TOKEN_PAIRS = [("glexec-token", "glexec-mapping"), ("glexec-token-es256", "glexec-mapping"),
+               ("glexec-token-es256", "glexec-token")]
 
 
 def pct(values, p):
@@ -57,6 +63,11 @@ def read_seq(path):
     return data, fails
 
 
+def paired(data, a, b, f):
+    """f(a's launch, b's launch) over the rounds both completed."""
+    return [f(data[a][i], data[b][i]) for i in sorted(set(data[a]) & set(data[b]))]
+
+
 def seq_section(title, path, note):
     data, fails = read_seq(path)
     names = [v for v in VARIANTS if v in data]
@@ -70,19 +81,23 @@ def seq_section(title, path, note):
     lines += ["", "Ratios of glexec to the others: median of the per-round ratios (the paired "
               "estimate, interquartile range in brackets), then the ratio of the medians.", "",
               "| ratio | paired median [p25-p75] | of medians |", "|---|---:|---:|"]
-    for g in GLEXEC:
-        if g not in data:
+    for g, r in [(g, r) for g in GLEXEC for r in REFS] + TOKEN_PAIRS:
+        if g not in data or r not in data:
             continue
-        for r in REFS:
-            if r not in data:
-                continue
-            rounds = sorted(set(data[g]) & set(data[r]))
-            ratios = [data[g][i] / data[r][i] for i in rounds]
-            if not ratios:
-                continue
-            lines.append("| %s / %s | %.1f [%.1f-%.1f] | %.1f |" % (
-                g, r, pct(ratios, 50), pct(ratios, 25), pct(ratios, 75),
-                pct(list(data[g].values()), 50) / pct(list(data[r].values()), 50)))
+        ratios = paired(data, g, r, lambda x, y: x / y)
+        if not ratios:
+            continue
+        lines.append("| %s / %s | %.1f [%.1f-%.1f] | %.1f |" % (
+            g, r, pct(ratios, 50), pct(ratios, 25), pct(ratios, 75),
+            pct(list(data[g].values()), 50) / pct(list(data[r].values()), 50)))
+    diffs = [(g, r, paired(data, g, r, lambda x, y: x - y)) for g, r in TOKEN_PAIRS
+             if g in data and r in data]
+    if any(d for _, _, d in diffs):
+        lines += ["", "Token against proxy on the same installation: the per-round difference "
+                  "of the launch times (median, interquartile range in brackets).", "",
+                  "| difference | paired median ms [p25-p75] |", "|---|---:|"]
+        lines += ["| %s - %s | %s [%s to %s] |" % (g, r, ms(pct(d, 50)), ms(pct(d, 25)),
+                                                  ms(pct(d, 75))) for g, r, d in diffs if d]
     return lines
 
 
@@ -174,6 +189,18 @@ class Launch:
         self.exit = {}
         self.fsync = []  # (pid, start, end)
         self.fsync_open = {}
+        self.token_len = None  # the len argument of cred_token_verify, when probed with it
+
+    def variant(self, token_variants):
+        """The bench variant: the mode, and in mapping mode the credential, told apart by
+        the verifier called and the token's length (token_variants: {length: variant})."""
+        if self.mode == "declare":
+            return "glexec-declare"
+        if not self.calls.get("cred_token_verify"):
+            return "glexec-mapping"
+        if self.token_len is None:
+            return "glexec-token"
+        return token_variants.get(int(self.token_len, 0), "glexec-token, other length")
 
     def init_pid(self):
         c = self.calls.get("init_main")
@@ -237,6 +264,8 @@ def build_launches(events):
                 lc.calls[name].append((pid, t, t))
             else:
                 lc.open[(pid, name)].append(t)
+                if name == "cred_token_verify":
+                    lc.token_len = field(rest, "len")
     return [lc for lc in launches if lc.pid in lc.exit], off
 
 
@@ -294,16 +323,20 @@ def stages(lc):
          False),
         ("  of which cred_x509_verify (X.509 chain, VOMS AC)", calls_of(lc, ["cred_x509_verify"]),
          True),
-        ("  of which key_proves_possession (RSA sign + verify)",
+        ("  of which key_proves_possession (key matches the certificate)",
          calls_of(lc, ["key_proves_possession"]), True),
         ("  of which voms_verify_chain", calls_of(lc, ["voms_verify_chain"]), True),
+        ("  of which cred_token_verify (JWT, issuers file, JWKS file)",
+         calls_of(lc, ["cred_token_verify"]), True),
+        ("  of which jws_finish (JWKS parse, signature, claims)", calls_of(lc, ["jws_finish"]),
+         True),
         ("ban check, mapping, lease (credentials_authorize)",
          calls_of(lc, ["credentials_authorize"]), False),
         ("  of which lease_acquire", calls_of(lc, ["lease_acquire"]), True),
         ("  of which map_account_lookup", calls_of(lc, ["map_account_lookup"]), True),
         ("seccomp compile (sc_profile_compile_file)", calls_of(lc, ["sc_profile_compile_file"]),
          False),
-        ("sandbox dir, lock, proxy copy, environment", calls_of(lc, [
+        ("sandbox dir, lock, credential copy, environment", calls_of(lc, [
             "stage_open_base", "lock_create", "lock_sweep_stale", "stage_create",
             "credentials_deliver", "staging_in", "env_build"]), False),
         ("cgroup create with limits (limits_create)", cg_make, False),
@@ -342,6 +375,10 @@ def preempted(off, spans):
     return total
 
 
+def short(variant):
+    return variant[len("glexec-"):] if variant.startswith("glexec-") else variant
+
+
 def stage_section(out, meta):
     path = os.path.join(out, "stages.txt")
     title = "## Stages of one glexec launch"
@@ -349,7 +386,11 @@ def stage_section(out, meta):
         skipped = meta.get("stages_skipped")
         return [title, "", "Skipped: " + skipped] if skipped else []
     launches, off = build_launches(parse_perf(path))
-    # per mode: list over launches of [(wall, wall minus preempted)] per row, plus totals
+    token_variants = {}
+    for kv in meta.get("token_bytes", "").split():
+        v, _, n = kv.partition("=")
+        token_variants[int(n)] = v
+    # per variant: list over launches of [(wall, wall minus preempted)] per row, plus totals
     table = collections.defaultdict(list)
     labels = None
     for lc in launches:
@@ -369,8 +410,8 @@ def stage_section(out, meta):
             w - c for w, c in main_rows)
         vals.append((rest, rest - max(sup_rest, 0.0)))
         vals.append((whole, sum(c for _, c in main_rows) + rest - max(sup_rest, 0.0)))
-        table[lc.mode].append(vals)
-    modes = [m for m in ("declare", "mapping") if table[m]]
+        table[lc.variant(token_variants)].append(vals)
+    modes = [v for v in GLEXEC if table[v]] + sorted(v for v in table if v not in GLEXEC)
     if not modes:
         return [title, "", "No probed launch was recorded."]
     labels = labels + [("not attributed to a stage above", False),
@@ -381,9 +422,11 @@ def stage_section(out, meta):
              "bench/README.md). *wall* is elapsed time; *run* leaves out the time the process "
              "was preempted (runnable, waiting for a CPU), which is what a loaded machine "
              "adds; both include sleeping (I/O, waits). Stages are in launch order; \"-\" "
-             "where this glexec has no such stage." %
-             " and ".join("%d %s" % (len(table[m]), m) for m in modes), "",
-             "| stage | " + " | ".join("%s wall | %s run" % (m, m) for m in modes) + " |",
+             "where this glexec has no such stage. The token variants run on the mapping "
+             "installation (columns token, token-es256)." %
+             ", ".join("%d %s" % (len(table[m]), short(m)) for m in modes), "",
+             "| stage | " + " | ".join("%s wall | %s run" % (short(m), short(m))
+                                      for m in modes) + " |",
              "|---|" + "---:|---:|" * len(modes)]
     for i, (label, sub) in enumerate(labels):
         cells = []
@@ -414,8 +457,8 @@ def stage_section(out, meta):
 
 # ---- syscall counts from strace ---------------------------------------------------------
 
-LAUNCHER_RE = {"unshare": r"/unshare$", "bwrap": r"/bwrap$", "glexec-declare": r"/sbin/glexec$",
-               "glexec-mapping": r"/sbin/glexec$"}
+LAUNCHER_RE = {"unshare": r"/unshare$", "bwrap": r"/bwrap$"}
+LAUNCHER_RE.update((g, r"/sbin/glexec$") for g in GLEXEC)
 
 
 def count_syscalls(path, launcher_re):
@@ -470,18 +513,22 @@ def main():
              "- peers: %s" % meta.get("versions"),
              "- load: %s at the start; %s at the end" % (
                  meta.get("uptime_start", "?").strip(), meta.get("uptime_end", "?").strip())]
-    for mode in ("declare", "mapping"):
-        path = os.path.join(out, "report-%s.json" % mode)
+    if "tokens_made" in meta:
+        lines.append("- tokens: made at %s; %s bytes" % (meta["tokens_made"],
+                                                         meta.get("token_bytes", "?")))
+    for g in GLEXEC:
+        path = os.path.join(out, "report-%s.json" % short(g))
         if os.path.exists(path):
             with open(path, encoding="utf-8") as f:
                 rep = json.load(f)
-            lines.append("- glexec %s: payload ran as %s (uid %s); cgroup: %s" % (
-                rep.get("mode"), rep["target"]["user"], rep["target"]["uid"],
-                json.dumps(rep.get("cgroup"))))
+            token = (rep.get("identity") or {}).get("token")
+            lines.append("- %s (%s mode%s): payload ran as %s (uid %s); cgroup: %s" % (
+                g, rep.get("mode"), ", token of %s" % token.get("iss") if token else "",
+                rep["target"]["user"], rep["target"]["uid"], json.dumps(rep.get("cgroup"))))
     lines.append("")
     for name, title, note in (
             ("b2b", "Back-to-back launches",
-             "Variants interleaved round by round (A B C D E A B C D E ...), no pause."),
+             "Variants interleaved round by round (A B C ... A B C ...), no pause."),
             ("iso", "Isolated launches",
              "The same, with a pause of %s before every launch (the cgroup attach penalty "
              "shows only here)." % meta.get("pause", "?"))):
