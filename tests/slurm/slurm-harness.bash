@@ -28,9 +28,12 @@
 # The daemons and the job steps inherit the caller's mount namespace: run inside
 # tests/e2e/run.sh and they resolve its test accounts. On a cgroup v2 host (the User-Mode Linux
 # guest, tests/vm) the cgroup/v2 plugin is configured with the workarounds it needs without
-# systemd (reference/slurm.md section 4); SLURM_NODE_ADDR overrides the node's address there.
+# systemd (reference/slurm.md section 4). A host with no IPv4 address but loopback (that guest)
+# gets a documentation address on lo while the cluster runs: Slurm resolves with
+# AI_ADDRCONFIG, which finds no IPv4 address at all on such a host.
 
 SLURM_CGROOT=/sys/fs/cgroup
+SLURM_LO_ADDR=198.51.100.1/32
 
 slurm_available() {
         local tool
@@ -115,7 +118,7 @@ _slurm_node_idle() {
 
 _slurm_write_config() {
         local ctld_port=$1 slurmd_port=$2
-        local cpus mem_mib addr=${SLURM_NODE_ADDR:-127.0.0.1}
+        local cpus mem_mib addr=127.0.0.1
         cpus=$(nproc)
         mem_mib=$(awk '/^MemTotal:/ { print int($2 / 1024 / 2) }' /proc/meminfo)
         [ "$mem_mib" -le 4096 ] || mem_mib=4096
@@ -227,6 +230,10 @@ slurm_start() {
         _slurm_wait_for "munged's socket" 5 test -S "$SLURM_DIR/munge/munge.socket" ||
                 { cat "$SLURM_DIR/log/munged.out" >&2; return 1; }
 
+        if [ -z "$(ip -4 -o addr show scope global 2>/dev/null)" ]; then
+                ip addr add "$SLURM_LO_ADDR" dev lo || return 1
+                echo "$SLURM_LO_ADDR" >"$SLURM_DIR/run/lo-addr"
+        fi
         local ports
         ports=$(_slurm_free_ports) || return 1
         # shellcheck disable=SC2086
@@ -323,6 +330,9 @@ slurm_stop() {
         _slurm_stop_daemon slurmctld
         _slurm_stop_daemon munged
         _slurm_remove_cgroups || rc=1
+        if [ -f "$SLURM_DIR/run/lo-addr" ]; then
+                ip addr del "$(cat "$SLURM_DIR/run/lo-addr")" dev lo || rc=1
+        fi
         if [ -n "$(_slurm_stepd_pids)" ]; then
                 _slurm_log "slurmstepd still running: $(_slurm_stepd_pids)"
                 rc=1
