@@ -39,7 +39,10 @@ sanitized() {
 step "unit tests and fuzz corpora (ctest)" unit
 step "unit tests under ASan/UBSan" sanitized
 step "end-to-end (bats, installed setuid binary)" tests/e2e/run.sh
+step "Slurm batch jobs (one-node Slurm 22.05)" tests/e2e/run.sh tests/slurm/slurm.bats
 step "end-to-end on cgroup v2 (User-Mode Linux guest)" tests/vm/run-e2e-v2.sh
+step "Slurm batch jobs on cgroup v2 (User-Mode Linux guest)" tests/vm/run-e2e-v2.sh \
+        tests/slurm/slurm.bats
 step "packages (.deb and .rpm, lintian, rpmlint, install/upgrade/purge)" \
         bash tests/packaging/test-packages.sh "$root"
 
