@@ -401,17 +401,77 @@ EOF
                 [ "$(slurm_job_state "$j")" = CANCELLED ]
                 [ -z "$(slurm_job_cgroups "$j")" ]
                 # every cgroup glexec made for the payload, in the job's or not, is gone
-                local n=0 h path dir
-                while read -r h path; do
-                        [[ $path == */glexec-* ]] || continue
-                        dir=/sys/fs/cgroup/$h$path
-                        [ "$h" != unified ] || dir=/sys/fs/cgroup$path
-                        echo "payload cgroup $dir"
-                        [ ! -d "$dir" ]
-                        n=$((n + 1))
-                done < <(payload_cgroup_lines "$j")
-                [ "$n" -gt 0 ]
+                assert_payload_cgroups_gone "$j"
         done
+}
+
+# Every payload cgroup a job's output names (its payload's /proc/self/cgroup) is gone.
+assert_payload_cgroups_gone() {
+        local n=0 h path dir
+        while read -r h path; do
+                [[ $path == */glexec-* ]] || continue
+                dir=/sys/fs/cgroup/$h$path
+                [ "$h" != unified ] || dir=/sys/fs/cgroup$path
+                echo "payload cgroup $dir"
+                [ ! -d "$dir" ]
+                n=$((n + 1))
+        done < <(payload_cgroup_lines "$1")
+        [ "$n" -gt 0 ]
+}
+
+@test "glexec SIGKILLed in the middle of a job: no payload survives, no cgroup stays, the job goes on" {
+        require_payload_cgroups
+        submit <<'EOF'
+"$GLEXEC" /bin/sh -c 'cat /proc/self/cgroup; echo ready; while :; do sleep 0.2; done' "$TOKEN"
+echo "glexec returned $?"
+"$GLEXEC" /bin/true && echo "second launch ok"
+EOF
+        wait_for_output "$JOB" ready
+        # The supervisor is the token process named glexec (its init and reaper are renamed).
+        local pid gx=
+        for pid in $(token_pids); do
+                [ "$(cat /proc/$pid/comm 2>/dev/null)" = glexec ] && gx=$pid
+        done
+        [ -n "$gx" ]
+        kill -9 "$gx"
+        wait_no_token_pids 50
+        slurm_wait "$JOB" 30
+        output_of "$JOB"
+        [ "$(slurm_job_state "$JOB")" = COMPLETED ]
+        [[ "$(output_of "$JOB")" == *"glexec returned 137"* ]]
+        [[ "$(output_of "$JOB")" == *"second launch ok"* ]]
+        assert_payload_cgroups_gone "$JOB"
+        [ -z "$(slurm_job_cgroups "$JOB")" ]
+}
+
+@test "a hostile pilot cannot raise its payload's limits: the payload's cgroup is root's" {
+        require_payload_cgroups
+        submit <<'EOF'
+"$GLEXEC" --memory 64M /bin/sh -c 'cat /proc/self/cgroup; echo ready; sleep 30' "$TOKEN"
+EOF
+        wait_for_output "$JOB" ready
+        local h path dir f checked=0
+        while read -r h path; do
+                [[ $path == */glexec-* ]] || continue
+                dir=/sys/fs/cgroup/$h$path
+                [ "$h" != unified ] || dir=/sys/fs/cgroup$path
+                [ "$(stat -c %U "$dir")" = root ]
+                for f in memory.limit_in_bytes memory.max pids.max cgroup.procs; do
+                        [ -e "$dir/$f" ] || continue
+                        [ "$(stat -c %U "$dir/$f")" = root ]
+                        ! setpriv --reuid=pilot --regid="$(id -g pilot)" --init-groups -- \
+                                sh -c "echo 9999999999 >'$dir/$f'" 2>/dev/null
+                        checked=$((checked + 1))
+                done
+                # nor add entries of its own beside the limits
+                ! setpriv --reuid=pilot --regid="$(id -g pilot)" --init-groups -- \
+                        mkdir "$dir/pilot-made" 2>/dev/null
+        done < <(payload_cgroup_lines "$JOB")
+        [ "$checked" -gt 0 ]
+        scancel "$JOB"
+        wait_no_token_pids 100
+        slurm_wait "$JOB" 30
+        assert_payload_cgroups_gone "$JOB"
 }
 
 # ---- last: the stop ---------------------------------------------------------------------
