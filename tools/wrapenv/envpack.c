@@ -270,3 +270,15 @@ bool envpack_excluded(char *const *list, const char *var)
                         return true;
         return false;
 }
+
+int envpack_exclude_option(int argc, char **argv, int *i, char ***list, size_t *n)
+{
+        int r;
+        if (strncmp(argv[*i], "--exclude=", 10) == 0)
+                r = envpack_exclude_add(list, n, argv[*i] + 10);
+        else if (strcmp(argv[*i], "--exclude") == 0 && *i + 1 < argc)
+                r = envpack_exclude_add(list, n, argv[++*i]);
+        else
+                return 0;
+        return r < 0 ? r : 1;
+}

@@ -32,6 +32,10 @@ extern const char *const envpack_default_excludes[];
  * malloc'd names. */
 int envpack_exclude_add(char ***list, size_t *n, const char *names);
 
+/* The exclusion option both tools take, "--exclude=A,B" or "--exclude A,B", at argv[*i]:
+ * returns 1 when it was one (*i moved past its value), 0 when not, or a negative errno. */
+int envpack_exclude_option(int argc, char **argv, int *i, char ***list, size_t *n);
+
 /* Is the variable var ("NAME=value" or "NAME") named in list? Names match exactly. (gLExec's
  * scripts used each variable's name as a regular expression against the excluded names, so
  * a variable whose name occurs inside an excluded one was dropped too: PATH when

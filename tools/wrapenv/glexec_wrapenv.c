@@ -27,10 +27,9 @@ int main(int argc, char **argv)
         if (r == 0)
                 r = envpack_exclude_add(&exclude, &n_exclude, "GLEXEC_ENV");
         for (int i = 1; r == 0 && i < argc; i++) {
-                if (strncmp(argv[i], "--exclude=", 10) == 0)
-                        r = envpack_exclude_add(&exclude, &n_exclude, argv[i] + 10);
-                else if (strcmp(argv[i], "--exclude") == 0 && i + 1 < argc)
-                        r = envpack_exclude_add(&exclude, &n_exclude, argv[++i]);
+                int opt = envpack_exclude_option(argc, argv, &i, &exclude, &n_exclude);
+                if (opt != 0)
+                        r = opt < 0 ? opt : 0;
                 else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
                         return usage(stdout, 0);
                 else {
