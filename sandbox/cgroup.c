@@ -1040,16 +1040,40 @@ static int move_self_in(const char *mount_point)
         return r;
 }
 
-/* The child side on v1: leave the freezer cgroup for the root of the freezer hierarchy. */
-static void leave_freezer(const char *mountinfo, const char *freezer_path)
+/* v1: leave our cgroup of the hierarchy carrying controller (path, from /proc/self/cgroup)
+ * for the root of that hierarchy. */
+static void leave_to_root(const char *mountinfo, const char *controller, const char *path)
 {
         struct cg_mount m = {0};
-        if (!freezer_path || strcmp(freezer_path, "/") == 0 ||
-            cg_parse_mountinfo(mountinfo, "freezer", "/", &m) < 0)
+        if (!path || strcmp(path, "/") == 0 ||
+            cg_parse_mountinfo(mountinfo, controller, "/", &m) < 0)
                 return;
         if (strcmp(m.root, "/") == 0)
                 (void)move_self_in(m.mount_point);
         cg_mount_done(&m);
+}
+
+void cg_move_self_to_root(void)
+{
+        static const char *const controllers[] = {"memory",  "cpu",    "cpuacct", "pids",
+                                                  "freezer", "cpuset", "devices", "blkio"};
+        struct gx_error err;
+        enum cg_mode mode;
+        if (cg_detect(&mode, &err) < 0)
+                return;
+        if (mode == CG_MODE_V2) {
+                (void)move_self_in("/sys/fs/cgroup");
+                return;
+        }
+        _cleanup_free_ char *self = NULL, *mountinfo = NULL;
+        if (cg_read_proc_file("/proc/self/cgroup", 1U << 16, &self, &err) < 0 ||
+            cg_read_proc_file("/proc/self/mountinfo", 16U << 20, &mountinfo, &err) < 0)
+                return;
+        for (size_t i = 0; i < ELEMENTSOF(controllers); i++) {
+                _cleanup_free_ char *path = NULL;
+                if (cg_parse_proc_cgroup(self, controllers[i], &path) == 0)
+                        leave_to_root(mountinfo, controllers[i], path);
+        }
 }
 
 pid_t cg_fork_outside_job(struct gx_error *err)
@@ -1058,7 +1082,7 @@ pid_t cg_fork_outside_job(struct gx_error *err)
         int r = cg_detect(&mode, err);
         if (r < 0)
                 return r;
-        _cleanup_free_ char *self = NULL, *mountinfo = NULL, *path = NULL;
+        _cleanup_free_ char *self = NULL, *path = NULL;
         r = cg_read_proc_file("/proc/self/cgroup", 1U << 16, &self, err);
         if (r < 0)
                 return r;
@@ -1089,11 +1113,11 @@ pid_t cg_fork_outside_job(struct gx_error *err)
                         (void)move_self_in("/sys/fs/cgroup");
                 return pid < 0 ? gx_fail(err, GX_SYSTEM, errno, "fork") : (pid_t)pid;
         }
-        r = cg_read_proc_file("/proc/self/mountinfo", 16U << 20, &mountinfo, err);
-        if (r < 0)
-                return r;
+        /* Under a batch system (v1, tracked by the freezer) the child leaves all the job's
+         * cgroups, not only the freezer one: the batch system removes them as soon as the job's
+         * processes are gone, and the reaper, still at work then, must not be in one. */
         pid_t pid = fork();
         if (pid == 0)
-                leave_freezer(mountinfo, path);
+                cg_move_self_to_root();
         return pid < 0 ? gx_fail(err, GX_SYSTEM, errno, "fork") : pid;
 }

@@ -224,7 +224,13 @@ int cg_parse_procs(const char *text, pid_t **ret_pids, size_t *ret_n);
 
 /* fork() for the launch's reaper, which must outlive a batch system's kill of the job to
  * remove what the job's glexec left: the child is placed outside the cgroup such a kill goes
- * by (v2: the job's cgroup, the child is born in the root cgroup with CLONE_INTO_CGROUP; v1:
- * the job's freezer cgroup, the child moves to the freezer root). Where the caller is at the
- * root already this is a plain fork. Returns like fork(), or a negative errno with err. */
+ * by (v2: the job's cgroup; the child is born in the root cgroup with CLONE_INTO_CGROUP. v1:
+ * the job's freezer cgroup; the child then leaves all the job's cgroups for the roots). Where
+ * the caller is at the root already this is a plain fork. Returns like fork(), or a negative
+ * errno with err. */
 pid_t cg_fork_outside_job(struct gx_error *err);
+
+/* Best effort: move the calling process to the root cgroup of every hierarchy. For the reaper
+ * once its supervisor died: a batch system removes the job's cgroups right after the job's
+ * processes are gone, and a member left in one of them would make that removal fail. */
+void cg_move_self_to_root(void);
