@@ -5,7 +5,7 @@
 
 OUTDIR holds (all optional except meta.tsv): meta.tsv (key <TAB> value), seq-b2b.tsv and
 seq-iso.tsv (launch-timer seq), tput-VARIANT.tsv (launch-timer load), rss.tsv, stages.txt
-(perf script of the probed launches), seq-probed.tsv, strace-VARIANT.txt and
+(stage marks of the traced launches) with seq-traced.tsv, strace-VARIANT.txt and
 report-NAME.json (NAME: the glexec variant without "glexec-").
 """
 import collections
@@ -55,7 +55,7 @@ def read_seq(path):
     fails = collections.Counter()
     with open(path, encoding="utf-8") as f:
         for line in f:
-            name, rnd, usec, status = line.split("\t")
+            name, rnd, usec, status = line.split("\t")[:4]
             if int(status) != 0:
                 fails[name] += 1
                 continue
@@ -157,226 +157,77 @@ def rss_section(out):
     return lines
 
 
-# ---- stage breakdown from perf script ---------------------------------------------------
+# ---- stage breakdown from the traced glexec ----------------------------------------------
 
-EVENT_RE = re.compile(r"^\s*(.+?)\s+(\d+)/(\d+)\s+(\d+\.\d+):\s+(\S+):\s?(.*)$")
-
-
-def parse_perf(path):
-    events = []
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            m = EVENT_RE.match(line)
-            if m:
-                comm, pid, tid, t, ev, rest = m.groups()
-                events.append((float(t) * 1e6, int(tid), ev, rest))
-    events.sort()
-    return events
-
-
-def field(rest, key):
-    m = re.search(r"\b%s=(\S+)" % key, rest)
-    return m.group(1) if m else None
-
-
-class Launch:
-    def __init__(self, mode, pid, t0):
-        self.mode, self.pid, self.t0 = mode, pid, t0
-        self.parent = {}
-        self.calls = collections.defaultdict(list)  # func -> [(pid, entry, ret)]
-        self.open = collections.defaultdict(list)
-        self.exec = {}
-        self.exit = {}
-        self.fsync = []  # (pid, start, end)
-        self.fsync_open = {}
-        self.token_len = None  # the len argument of cred_token_verify, when probed with it
-
-    def variant(self, token_variants):
-        """The bench variant: the mode, and in mapping mode the credential, told apart by
-        the verifier called and the token's length (token_variants: {length: variant})."""
-        if self.mode == "declare":
-            return "glexec-declare"
-        if not self.calls.get("cred_token_verify"):
-            return "glexec-mapping"
-        if self.token_len is None:
-            return "glexec-token"
-        return token_variants.get(int(self.token_len, 0), "glexec-token, other length")
-
-    def init_pid(self):
-        c = self.calls.get("init_main")
-        return c[0][0] if c else None
-
-    def payload_pid(self):
-        init = self.init_pid()
-        return next((p for p, parent in self.parent.items() if parent == init and p in self.exec),
-                    None)
+# The marks of common/trace.h in launch order: each names the stage that ends at the mark and
+# starts at the previous one. A launch starts with the harness's fork (before "main") and
+# ends with its waitpid (after the last mark). Marks of one launch come from the supervisor,
+# the namespace init and the payload up to its exec; in time order they form the launch's
+# critical path (the reaper waits in parallel and records none).
+STAGES = [
+    ("main", "exec of glexec, loading, library init"),
+    ("hygiene", "process hygiene, command line"),
+    ("config", "configuration file"),
+    ("caller", "caller, whitelist, installation checks"),
+    ("credential", "credential verification"),
+    ("authorize", "ban check, mapping, lease"),
+    ("seccomp-compile", "seccomp filter: compile"),
+    ("lock", "sandbox base, lock file"),
+    ("cgroup-create", "cgroup create with limits"),
+    ("sandbox-stage", "sandbox dir, credential copy, stage-in, environment"),
+    ("reaper", "reaper fork"),
+    ("audit-start", "audit record \"start\""),
+    ("clone", "clone3: user, mount, PID namespaces"),
+    ("id-maps", "uid/gid maps, start signal to the init"),
+    ("init-cgroup", "init: enters the payload cgroup (v1)"),
+    ("init-mounts", "init: mounts (/proc, /tmp, sandbox isolation)"),
+    ("init-ids", "init: id switch"),
+    ("init-capabilities", "init: capability drop, no_new_privs"),
+    ("payload-setup", "payload: fork, session, cwd, rlimits, fds"),
+    ("seccomp-load", "seccomp filter: load"),
+    ("payload", "payload /bin/true: exec to exit"),
+    ("supervise", "init exit, supervisor wake-up"),
+    ("cgroup-finish", "cgroup stats and removal"),
+    ("staging-out", "stage-out"),
+    ("audit-end", "audit record \"end\""),
+    ("teardown", "teardown: sandbox, lock, reaper"),
+    ("report", "report on --report-fd"),
+]
+EXIT_LABEL = "exit (to the caller's waitpid)"
 
 
-def build_launches(events):
-    """Launches of the probed glexec binaries, and the off-CPU intervals of every pid:
-    {pid: [(start, end, preempted)]} (preempted: switched out while runnable)."""
-    launches, by_pid = [], {}
-    off, out_since = collections.defaultdict(list), {}
-    for t, pid, ev, rest in events:
-        if ev == "sched:sched_switch":
-            prev, nxt = int(field(rest, "prev_pid")), int(field(rest, "next_pid"))
-            out_since[prev] = (t, (field(rest, "prev_state") or "").startswith("R"))
-            if nxt in out_since:
-                start, preempted = out_since.pop(nxt)
-                off[nxt].append((start, t, preempted))
-            continue
-        if ev == "sched:sched_process_exec":
-            fn = field(rest, "filename") or ""
-            m = re.search(r"/(declare|mapping)/sbin/glexec$", fn)
-            if m:
-                lc = Launch(m.group(1), pid, t)
-                launches.append(lc)
-                by_pid[pid] = lc
-            elif pid in by_pid:
-                by_pid[pid].exec[pid] = t
-            continue
-        if ev == "sched:sched_process_fork":
-            parent, child = int(field(rest, "pid")), int(field(rest, "child_pid"))
-            if parent in by_pid:
-                by_pid[child] = by_pid[parent]
-                by_pid[child].parent[child] = parent
-                # A new task is runnable until it first gets a CPU.
-                out_since[child] = (t, True)
-            continue
-        lc = by_pid.get(pid)
-        if lc is None:
-            continue
-        if ev == "sched:sched_process_exit":
-            lc.exit[pid] = t
-            del by_pid[pid]
-        elif ev == "syscalls:sys_enter_fdatasync":
-            lc.fsync_open[pid] = t
-        elif ev == "syscalls:sys_exit_fdatasync":
-            if pid in lc.fsync_open:
-                lc.fsync.append((pid, lc.fsync_open.pop(pid), t))
-        else:
-            name = ev.split(":", 1)[1][2:]  # drop the d_ / m_ mode prefix
-            if name.endswith("_ret__return"):
-                func = name[: -len("_ret__return")]
-                if lc.open[(pid, func)]:
-                    lc.calls[func].append((pid, lc.open[(pid, func)].pop(), t))
-            elif name in ("main", "init_main"):
-                lc.calls[name].append((pid, t, t))
-            else:
-                lc.open[(pid, name)].append(t)
-                if name == "cred_token_verify":
-                    lc.token_len = field(rest, "len")
-    return [lc for lc in launches if lc.pid in lc.exit], off
-
-
-def call(lc, func, n=0, pid=None):
-    """The n-th call of func (by the supervisor unless pid is given): (pid, entry, ret)."""
-    pid = lc.pid if pid is None else pid
-    calls = sorted((c for c in lc.calls.get(func, []) if c[0] == pid), key=lambda c: c[1])
-    return calls[n] if len(calls) > n else None
-
-
-def span(pid, a, b):
-    return [(pid, a, b)] if pid is not None and a is not None and b is not None else []
-
-
-def calls_of(lc, funcs, pid=None):
+def read_launches(path):
+    """[(variant, start_ns, end_ns)] of the successful launches of launch-timer seq."""
     out = []
-    for f in funcs:
-        c = call(lc, f, pid=pid)
-        if c:
-            out.append(c)
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            name, _, _, status, start, end = line.rstrip("\n").split("\t")
+            if int(status) == 0:
+                out.append((name, int(start), int(end)))
     return out
 
 
-def stages(lc):
-    """[(label, [(pid, start, end)...], is_sub)] for one launch, in launch order. Spans of a
-    main line partition the launch; sub lines are part of the line above."""
-    sup, init, payload = lc.pid, lc.init_pid(), lc.payload_pid()
-    p_exec, p_exit = lc.exec.get(payload), lc.exit.get(payload)
-    main = call(lc, "main")
-    cfg = call(lc, "config_load")
-    cv = call(lc, "credentials_verify")
-    sb = call(lc, "sandbox_start")
-    sr = call(lc, "supervise_run")
-    ids = call(lc, "ids_switch", pid=init)
-    init_done = max((c[2] for c in calls_of(lc, ["ids_switch", "ids_drop_capabilities",
-                                                 "ids_set_no_new_privs"], pid=init)),
-                    default=None)
-    aw1, aw2 = call(lc, "audit_write", 0), call(lc, "audit_write", 1)
-    cg_make = calls_of(lc, ["limits_create"]) or calls_of(
-        lc, ["cg_detect", "cg_parent_open", "cg_cleanup_stale", "cg_create"])
-    cg_end = [call(lc, "limits_finish")] if call(lc, "limits_finish") else calls_of(
-        lc, ["cg_read_stats", "cg_destroy"])
-
-    def fsync_in(c):
-        return [(p, s, e) for p, s, e in lc.fsync if c and p == c[0] and c[1] <= s <= c[2]]
-
-    rows = [
-        ("exec of glexec, dynamic linking, library init", span(sup, lc.t0, main and main[1]),
-         False),
-        ("process hygiene, command line", span(sup, main and main[1], cfg and cfg[1]), False),
-        ("configuration (config_load)", calls_of(lc, ["config_load"]), False),
-        ("caller checks (log setup, caller, whitelist)", span(sup, cfg and cfg[2], cv and cv[1]),
-         False),
-        ("credential verification (credentials_verify)", calls_of(lc, ["credentials_verify"]),
-         False),
-        ("  of which cred_x509_verify (X.509 chain, VOMS AC)", calls_of(lc, ["cred_x509_verify"]),
-         True),
-        ("  of which key_proves_possession (key matches the certificate)",
-         calls_of(lc, ["key_proves_possession"]), True),
-        ("  of which voms_verify_chain", calls_of(lc, ["voms_verify_chain"]), True),
-        ("  of which cred_token_verify (JWT, issuers file, JWKS file)",
-         calls_of(lc, ["cred_token_verify"]), True),
-        ("  of which jws_finish (JWKS parse, signature, claims)", calls_of(lc, ["jws_finish"]),
-         True),
-        ("ban check, mapping, lease (credentials_authorize)",
-         calls_of(lc, ["credentials_authorize"]), False),
-        ("  of which lease_acquire", calls_of(lc, ["lease_acquire"]), True),
-        ("  of which map_account_lookup", calls_of(lc, ["map_account_lookup"]), True),
-        ("seccomp compile (sc_profile_compile_file)", calls_of(lc, ["sc_profile_compile_file"]),
-         False),
-        ("sandbox dir, lock, credential copy, environment", calls_of(lc, [
-            "stage_open_base", "lock_create", "lock_sweep_stale", "stage_create",
-            "credentials_deliver", "staging_in", "env_build"]), False),
-        ("cgroup create with limits (limits_create)", cg_make, False),
-        ("reaper fork (reaper_start)", calls_of(lc, ["reaper_start"]), False),
-        ("audit record \"start\" (audit_write)", [aw1] if aw1 else [], False),
-        ("  of which fdatasync", fsync_in(aw1), True),
-        ("clone, namespaces, cgroup attach, id maps (sandbox_start)", [sb] if sb else [], False),
-        ("  of which cgroup attach (cg_attach_pid)", calls_of(lc, ["cg_attach_pid"]), True),
-        ("  of which uid/gid maps (write_id_maps)", calls_of(lc, ["write_id_maps"]), True),
-        ("init: mounts (/proc, tmpfs, sandbox isolation)",
-         span(init, sb and sb[2], ids and ids[1]), False),
-        ("init: ids, capability drop, no_new_privs", span(init, ids and ids[1], init_done), False),
-        ("  of which ids_drop_capabilities (libcap-ng)",
-         calls_of(lc, ["ids_drop_capabilities"], pid=init), True),
-        ("payload fork, setup, seccomp load", span(payload, init_done, p_exec), False),
-        ("  of which sc_filter_load", calls_of(lc, ["sc_filter_load"], pid=payload), True),
-        ("payload /bin/true: exec to exit", span(payload, p_exec, p_exit), False),
-        ("init exit, supervisor wake-up", span(sup, p_exit, sr and sr[2]), False),
-        ("cgroup stats and removal (limits_finish)", cg_end, False),
-        ("audit record \"end\" (audit_write)", [aw2] if aw2 else [], False),
-        ("  of which fdatasync", fsync_in(aw2), True),
-        ("teardown: stage-out, sandbox, lock, reaper", calls_of(lc, [
-            "staging_out", "stage_remove", "lock_remove", "reaper_dismiss"]), False),
-    ]
-    last_ret = max(c[2] for calls in lc.calls.values() for c in calls if c[0] == sup)
-    rows.append(("exit", span(sup, last_ret, lc.exit[sup]), False))
-    return rows
+def read_marks(path):
+    marks = []
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) == 3 and parts[0] == "glexec-trace":
+                marks.append((int(parts[1]), parts[2]))
+    marks.sort()
+    return marks
 
 
-def preempted(off, spans):
-    total = 0.0
-    for pid, a, b in spans:
-        for s, e, pre in off.get(pid, ()):
-            if pre and e > a and s < b:
-                total += min(b, e) - max(a, s)
-    return total
-
-
-def short(variant):
-    return variant[len("glexec-"):] if variant.startswith("glexec-") else variant
+def launch_stages(start, end, marks):
+    """{stage: microseconds} of one launch from its marks (sorted), plus "total"."""
+    durations = collections.Counter()
+    prev = start
+    for ns, stage in marks:
+        durations[stage] += (ns - prev) / 1000.0
+        prev = ns
+    durations[EXIT_LABEL] = (end - prev) / 1000.0
+    durations["total"] = (end - start) / 1000.0
+    return durations
 
 
 def stage_section(out, meta):
@@ -385,74 +236,68 @@ def stage_section(out, meta):
     if not os.path.exists(path):
         skipped = meta.get("stages_skipped")
         return [title, "", "Skipped: " + skipped] if skipped else []
-    launches, off = build_launches(parse_perf(path))
-    token_variants = {}
-    for kv in meta.get("token_bytes", "").split():
-        v, _, n = kv.partition("=")
-        token_variants[int(n)] = v
-    # per variant: list over launches of [(wall, wall minus preempted)] per row, plus totals
+    marks = read_marks(path)
+    launches = read_launches(os.path.join(out, "seq-traced.tsv"))
     table = collections.defaultdict(list)
-    labels = None
-    for lc in launches:
-        rows = stages(lc)
-        labels = labels or [(label, sub) for label, _, sub in rows]
-        vals = []
-        for _, spans, _ in rows:
-            if spans:
-                wall = sum(b - a for _, a, b in spans)
-                vals.append((wall, wall - preempted(off, spans)))
-            else:
-                vals.append(None)
-        whole = lc.exit[lc.pid] - lc.t0
-        main_rows = [v for v, (_, sub) in zip(vals, labels) if v and not sub]
-        rest = whole - sum(w for w, _ in main_rows)
-        sup_rest = preempted(off, [(lc.pid, lc.t0, lc.exit[lc.pid])]) - sum(
-            w - c for w, c in main_rows)
-        vals.append((rest, rest - max(sup_rest, 0.0)))
-        vals.append((whole, sum(c for _, c in main_rows) + rest - max(sup_rest, 0.0)))
-        table[lc.variant(token_variants)].append(vals)
-    modes = [v for v in GLEXEC if table[v]] + sorted(v for v in table if v not in GLEXEC)
+    i = 0
+    for variant, start, end in sorted(launches, key=lambda l: l[1]):
+        while i < len(marks) and marks[i][0] < start:
+            i += 1
+        j = i
+        while j < len(marks) and marks[j][0] <= end:
+            j += 1
+        if j > i:
+            table[variant].append(launch_stages(start, end, marks[i:j]))
+        i = j
+    modes = [v for v in GLEXEC if table[v]]
     if not modes:
-        return [title, "", "No probed launch was recorded."]
-    labels = labels + [("not attributed to a stage above", False),
-                       ("**total, exec of glexec to its exit**", False)]
+        return [title, "", "No traced launch was recorded."]
+    known = [s for s, _ in STAGES]
+    labels = STAGES + [(s, s) for m in modes for d in table[m] for s in d
+                       if s not in known and s not in ("total", EXIT_LABEL)]
+    labels = list(collections.OrderedDict(labels).items()) + [(EXIT_LABEL, EXIT_LABEL)]
     lines = [title, "",
-             "Medians over %s probed launches, in microseconds: uprobes on glexec's stage "
-             "functions with the sched and fdatasync tracepoints (`perf record -a`; see "
-             "bench/README.md). *wall* is elapsed time; *run* leaves out the time the process "
-             "was preempted (runnable, waiting for a CPU), which is what a loaded machine "
-             "adds; both include sleeping (I/O, waits). Stages are in launch order; \"-\" "
-             "where this glexec has no such stage. The token variants run on the mapping "
-             "installation (columns token, token-es256)." %
+             "Medians over %s traced launches, in microseconds, from the stage timestamps of "
+             "glexec built with `-DGLEXEC_STAGE_TRACE=ON` (`common/trace.h`; installed beside "
+             "the measured binary as `sbin/glexec-trace`), made back to back and interleaved "
+             "with the peers as in the back-to-back run. Each stage runs from the previous "
+             "mark to its own, in launch order, across the supervisor, the namespace init and "
+             "the payload; the first starts at the harness's fork and the last ends at its "
+             "waitpid. \"-\" where this glexec has no such stage." %
              ", ".join("%d %s" % (len(table[m]), short(m)) for m in modes), "",
-             "| stage | " + " | ".join("%s wall | %s run" % (short(m), short(m))
-                                      for m in modes) + " |",
-             "|---|" + "---:|---:|" * len(modes)]
-    for i, (label, sub) in enumerate(labels):
+             "| stage | mark | " + " | ".join(short(m) for m in modes) + " |",
+             "|---|---|" + "---:|" * len(modes)]
+    for stage, label in labels:
         cells = []
         for m in modes:
-            col = [v[i] for v in table[m] if v[i] is not None]
-            if col:
-                cells += ["%.0f" % statistics.median(w for w, _ in col),
-                          "%.0f" % statistics.median(c for _, c in col)]
-            else:
-                cells += ["-", "-"]
-        name = label.replace("  of which", "&nbsp;&nbsp;of which")
-        lines.append("| %s | %s |" % (name, " | ".join(cells)))
-    probed = os.path.join(out, "seq-probed.tsv")
+            col = [d[stage] for d in table[m] if stage in d]
+            cells.append("%.0f" % statistics.median(col) if col else "-")
+        if all(c == "-" for c in cells):
+            continue
+        mark = "" if stage == EXIT_LABEL else "`%s`" % stage
+        lines.append("| %s | %s | %s |" % (label, mark, " | ".join(cells)))
+    lines.append("| **total, fork to waitpid** | | %s |" % " | ".join(
+        "%.0f" % statistics.median(d["total"] for d in table[m]) for m in modes))
+    lines.append("")
+    for m in modes:
+        med = {s: statistics.median(d[s] for d in table[m] if s in d) for s, _ in labels
+               if any(s in d for d in table[m])}
+        top = sorted(med.items(), key=lambda kv: -kv[1])[:3]
+        names = dict(labels)
+        lines.append("- %s, most expensive: %s." % (m, "; ".join(
+            "%s %.0f µs" % (names[s], v) for s, v in top)))
     b2b = os.path.join(out, "seq-b2b.tsv")
-    if os.path.exists(probed):
-        pdata, _ = read_seq(probed)
-        bdata = read_seq(b2b)[0] if os.path.exists(b2b) else {}
-        lines.append("")
-        for v in GLEXEC:
-            if v in pdata:
-                txt = "%s ms with probes" % ms(pct(list(pdata[v].values()), 50))
-                if v in bdata:
-                    txt += ", %s ms without (back-to-back run)" % ms(
-                        pct(list(bdata[v].values()), 50))
-                lines.append("- %s, whole launch as the pilot sees it (median): %s." % (v, txt))
+    if os.path.exists(b2b):
+        bdata = read_seq(b2b)[0]
+        lines.append("- whole launch medians of the untraced binaries in the back-to-back run: "
+                     "%s." % ", ".join("%s %s ms" % (short(v), ms(pct(list(bdata[v].values()),
+                                                                        50)))
+                                      for v in modes if v in bdata))
     return lines
+
+
+def short(variant):
+    return variant[len("glexec-"):] if variant.startswith("glexec-") else variant
 
 
 # ---- syscall counts from strace ---------------------------------------------------------

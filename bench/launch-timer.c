@@ -12,7 +12,9 @@
  * PAUSE_MS before every launch: launches are then "isolated", which matters because the
  * first cgroup migration after a quiet period is 7-15 ms dearer than one right after another
  * (reference/launch-costs.md). Output, one line per measured launch:
- *     NAME <TAB> ROUND <TAB> MICROSECONDS <TAB> STATUS
+ *     NAME <TAB> ROUND <TAB> MICROSECONDS <TAB> STATUS <TAB> START_NS <TAB> END_NS
+ * START_NS and END_NS are the CLOCK_MONOTONIC times before fork() and after waitpid(), which
+ * place the stage timestamps of a traced glexec (common/trace.h) inside their launch.
  *
  * load starts CALLERS threads that launch the variant back to back until SECONDS have
  * passed, then prints one line per launch (NAME <TAB> CALLER <TAB> MICROSECONDS <TAB>
@@ -142,7 +144,8 @@ static size_t parse_variants(char **args, int n, struct variant **ret)
         return nv;
 }
 
-static int launch(const struct variant *v, uint32_t *ret_usec, int *ret_status)
+static int launch(const struct variant *v, uint32_t *ret_usec, int *ret_status,
+                  uint64_t *ret_start_ns, uint64_t *ret_end_ns)
 {
         uint64_t t0 = now_ns();
         pid_t pid = fork();
@@ -158,7 +161,11 @@ static int launch(const struct variant *v, uint32_t *ret_usec, int *ret_status)
         while (waitpid(pid, &st, 0) < 0)
                 if (errno != EINTR)
                         return -errno;
-        uint64_t dt = now_ns() - t0;
+        uint64_t t1 = now_ns(), dt = t1 - t0;
+        if (ret_start_ns) {
+                *ret_start_ns = t0;
+                *ret_end_ns = t1;
+        }
         *ret_usec = dt / 1000 > UINT32_MAX ? UINT32_MAX : (uint32_t)(dt / 1000);
         *ret_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
         return 0;
@@ -178,13 +185,16 @@ static int run_seq(struct variant *vs, size_t nv, unsigned long rounds, unsigned
                 for (size_t i = 0; i < nv; i++) {
                         uint32_t usec;
                         int status;
+                        uint64_t start, end;
                         if (pause)
                                 pause_ms(pause);
-                        int e = launch(&vs[i], &usec, &status);
+                        int e = launch(&vs[i], &usec, &status, &start, &end);
                         if (e < 0)
                                 die("fork/wait: %s", strerror(-e));
                         if (r >= warmup)
-                                printf("%s\t%lu\t%u\t%d\n", vs[i].name, r - warmup, usec, status);
+                                printf("%s\t%lu\t%u\t%d\t%llu\t%llu\n", vs[i].name, r - warmup,
+                                       usec, status, (unsigned long long)start,
+                                       (unsigned long long)end);
                 }
         }
         return fflush(stdout) == 0 ? 0 : 1;
@@ -205,7 +215,7 @@ static void *caller_main(void *arg)
                         c->cap = cap;
                 }
                 struct sample *s = &c->samples[c->n];
-                int e = launch(c->v, &s->usec, &s->status);
+                int e = launch(c->v, &s->usec, &s->status, NULL, NULL);
                 if (e < 0) {
                         c->failed_errno = -e;
                         break;

@@ -24,6 +24,7 @@
 #include "cli.h"
 #include "common/fdutil.h"
 #include "common/strutil.h"
+#include "common/trace.h"
 #include "config.h"
 #include "credentials.h"
 #include "launch.h"
@@ -226,6 +227,8 @@ int main(int argc, char **argv)
         static struct config cfg;
         static struct launch l;
 
+        gx_trace_start();
+        gx_trace("main");
         ensure_std_fds();
         gx_cloexec_from(3);
         /* No openssl.cnf: it is not ours to trust in a setuid program, and reading it costs. */
@@ -259,6 +262,7 @@ int main(int argc, char **argv)
                 fail_early(GX_CLIENT, "--report-fd %d is not open", req.report_fd);
         gx_close_from(3, keep, req.report_fd >= 0 ? 1 : 0);
 
+        gx_trace("hygiene");
         if (config_init_defaults(&cfg) < 0)
                 fail_early(GX_SYSTEM, "out of memory");
         if (req.action == CLI_SHOW_BUILD) {
@@ -271,7 +275,10 @@ int main(int argc, char **argv)
                 fail_early(GX_SYSTEM, "%s", err.msg);
         }
         log_setup(&cfg);
+        gx_trace("config");
         if (req.action == CLI_SHOW_BUILD) {
+                if (GX_STAGE_TRACE)
+                        printf("stage trace: compiled in (benchmark build)\n");
                 config_dump(&cfg, stdout);
                 return 0;
         }
@@ -297,15 +304,18 @@ int main(int argc, char **argv)
                 deny(&l, &err);
         }
 
+        gx_trace("caller");
         /* The credential, read with the caller's rights and verified. */
         if (credentials_verify(&l, inherited_getenv(&in, "GLEXEC_CLIENT_CERT"),
                                inherited_getenv(&in, "GLEXEC_CLIENT_TOKEN"), &err) < 0)
                 fail(&l, &err);
+        gx_trace("credential");
 
         if (req.n_command > 0)
                 resolve_command(&l);
         if (credentials_authorize(&l, &err) < 0)
                 fail(&l, &err);
+        gx_trace("authorize");
 
         if (req.action == CLI_MAP_ONLY) {
                 print_map_only(&l);

@@ -10,6 +10,7 @@
 
 #include "audit.h"
 #include "common/strutil.h"
+#include "common/trace.h"
 #include "credentials.h"
 #include "payload-cgroup.h"
 #include "lock.h"
@@ -58,6 +59,7 @@ static int prepare(struct launch *l, const struct inherited *in, struct resource
         r = sc_profile_compile_file(cfg->seccomp_profile, &res->filter, err);
         if (r < 0)
                 return r;
+        gx_trace("seccomp-compile");
 
         res->base_fd = stage_open_base(cfg->sandbox_base, privileged, err);
         if (res->base_fd < 0)
@@ -65,10 +67,12 @@ static int prepare(struct launch *l, const struct inherited *in, struct resource
         res->lock_fd = lock_create(res->base_fd, l->id, err);
         if (res->lock_fd < 0)
                 return res->lock_fd;
+        gx_trace("lock");
 
         r = limits_create(l, res->base_fd, &res->limits, err);
         if (r < 0)
                 return r;
+        gx_trace("cgroup-create");
         unsigned swept = lock_sweep_stale(res->base_fd, l->id);
         if (swept)
                 log_msg(LOG_LVL_NOTICE, "%s: removed the sandboxes of %u dead launches", l->id,
@@ -105,6 +109,7 @@ static int prepare(struct launch *l, const struct inherited *in, struct resource
         r = env_build(&es, &res->envp, err);
         if (r < 0)
                 return r;
+        gx_trace("sandbox-stage");
 
         /* Forked only now: the credential has been wiped from our memory. */
         return reaper_start(l, res->base_fd, res->limits.cg, &res->reaper, err);
@@ -165,6 +170,7 @@ static int start_and_supervise(struct launch *l, const struct inherited *in,
         if (r < 0)
                 return r;
         r = supervise_run(&proc, &fwd, walltime, &l->start_mono, &l->result, err);
+        gx_trace("supervise");
         sandbox_proc_close(&proc);
 
         /* Without a cgroup, the init's reaped descendants are all we can account. */
@@ -188,6 +194,7 @@ int run_payload(struct launch *l, const struct inherited *in, uint64_t walltime,
                 release(l, &res);
                 return r;
         }
+        gx_trace("reaper");
 
         r = audit_write(l, "start", NULL, err);
         if (r < 0 && l->cfg->require_audit) {
@@ -195,11 +202,13 @@ int run_payload(struct launch *l, const struct inherited *in, uint64_t walltime,
                 release(l, &res);
                 return r;
         }
+        gx_trace("audit-start");
         log_mon("Started, target uid %u", (unsigned)l->target.uid);
 
         r = start_and_supervise(l, in, &res, walltime, err);
         /* Usage and OOM come from the cgroup, read before it is torn down. */
         limits_finish(l, &res.limits);
+        gx_trace("cgroup-finish");
         if (l->have_result) {
                 log_mon("Terminated, CPU user %.2f system %.2f", l->result.cpu_user_seconds,
                         l->result.cpu_system_seconds);
@@ -212,6 +221,7 @@ int run_payload(struct launch *l, const struct inherited *in, uint64_t walltime,
                 l->result.status = err->class ? err->class : GX_SYSTEM;
         }
 
+        gx_trace("staging-out");
         struct gx_error aerr = {0};
         if (audit_write(l, "end", r < 0 ? err->msg : NULL, &aerr) < 0) {
                 log_msg(LOG_LVL_FATAL, "%s: audit end record lost: %s", l->id, aerr.msg);
@@ -221,12 +231,15 @@ int run_payload(struct launch *l, const struct inherited *in, uint64_t walltime,
                         l->have_result = false;
                 }
         }
+        gx_trace("audit-end");
         release(l, &res);
+        gx_trace("teardown");
 
         if (l->req.report_fd >= 0) {
                 struct gx_error rerr = {0};
                 if (audit_write_report(l, l->req.report_fd, &rerr) < 0)
                         log_msg(LOG_LVL_WARNING, "%s: %s", l->id, rerr.msg);
+                gx_trace("report");
         }
         if (r < 0 && !l->have_result)
                 return r;

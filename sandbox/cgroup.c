@@ -763,23 +763,17 @@ pid_t cg_clone3_into(const struct cg *cg, uint64_t flags, int *ret_pidfd)
         return cg_v2_clone3(cg, flags, ret_pidfd);
 }
 
-int cg_attach_self(const struct cg *cg)
+/* The file through which a single-threaded process moves itself ("0") at the cost of one
+ * thread's migration: see cg_attach_self in cgroup.h. */
+static const char *self_move_file(enum cg_mode mode)
 {
-        /* "0" is the writing process itself, in v1 and v2 alike. */
-        for (size_t i = 0; i < cg->n_dir; i++) {
-                int r = cg_write_at(cg->dir[i].fd, "cgroup.procs", "0");
-                if (r < 0)
-                        return r;
-        }
-        return 0;
+        return mode == CG_MODE_V2 ? "cgroup.procs" : "tasks";
 }
 
-int cg_attach_pid(const struct cg *cg, pid_t pid, struct gx_error *err)
+int cg_attach_self(const struct cg *cg)
 {
-        char buf[24];
-        snprintf(buf, sizeof(buf), "%d", (int)pid);
         for (size_t i = 0; i < cg->n_dir; i++) {
-                int r = cg_write_file(cg->dir[i].fd, cg->dir[i].path, "cgroup.procs", buf, err);
+                int r = cg_write_at(cg->dir[i].fd, self_move_file(cg->mode), "0");
                 if (r < 0)
                         return r;
         }
@@ -1030,12 +1024,12 @@ int cg_cleanup_stale(const struct cg_parent *p, const char *own_id, cg_owner_ali
         return first;
 }
 
-static int move_self_in(const char *mount_point)
+static int move_self_in(enum cg_mode mode, const char *mount_point)
 {
         int dfd = open(mount_point, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (dfd < 0)
                 return -errno;
-        int r = cg_write_at(dfd, "cgroup.procs", "0");
+        int r = cg_write_at(dfd, self_move_file(mode), "0");
         close(dfd);
         return r;
 }
@@ -1049,7 +1043,7 @@ static void leave_to_root(const char *mountinfo, const char *controller, const c
             cg_parse_mountinfo(mountinfo, controller, "/", &m) < 0)
                 return;
         if (strcmp(m.root, "/") == 0)
-                (void)move_self_in(m.mount_point);
+                (void)move_self_in(CG_MODE_V1, m.mount_point);
         cg_mount_done(&m);
 }
 
@@ -1062,7 +1056,7 @@ void cg_move_self_to_root(void)
         if (cg_detect(&mode, &err) < 0)
                 return;
         if (mode == CG_MODE_V2) {
-                (void)move_self_in("/sys/fs/cgroup");
+                (void)move_self_in(mode, "/sys/fs/cgroup");
                 return;
         }
         _cleanup_free_ char *self = NULL, *mountinfo = NULL;
@@ -1110,7 +1104,7 @@ pid_t cg_fork_outside_job(struct gx_error *err)
                         return (pid_t)pid;
                 pid = fork();
                 if (pid == 0)
-                        (void)move_self_in("/sys/fs/cgroup");
+                        (void)move_self_in(mode, "/sys/fs/cgroup");
                 return pid < 0 ? gx_fail(err, GX_SYSTEM, errno, "fork") : (pid_t)pid;
         }
         /* Under a batch system (v1, tracked by the freezer) the child leaves all the job's

@@ -22,6 +22,7 @@
 
 #include "common/fdutil.h"
 #include "common/strutil.h"
+#include "common/trace.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/ids.h"
 #include "sandbox/seccomp.h"
@@ -347,9 +348,11 @@ static _noreturn_ void payload_main(const struct sandbox_spec *s, int err_fd)
                 gx_fail(&err, GX_SYSTEM, errno, "closing file descriptors");
                 payload_fail(err_fd, &err, 126);
         }
+        gx_trace("payload-setup");
         /* Last step before exec: the filter must still allow execve itself. */
         if (s->filter && sc_filter_load(s->filter, &err) < 0)
                 payload_fail(err_fd, &err, 126);
+        gx_trace("seccomp-load");
 
         execve(s->exec_path, s->argv, s->envp);
         int e = errno;
@@ -366,18 +369,29 @@ static bool supervisor_gone(int alive_fd)
         return poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR));
 }
 
-static _noreturn_ void init_main(const struct sandbox_spec *s, int go_fd, int status_fd)
+static _noreturn_ void init_main(const struct sandbox_spec *s, bool attach_cgroup, int go_fd,
+                                  int status_fd)
 {
         struct gx_error err = {0};
         char go;
 
+        /* The supervisor writes our id maps, then says go. */
+        if (read(go_fd, &go, 1) != 1)
+                _exit(1);
+        gx_trace("id-maps");
+        /* Not born in the payload cgroup (v1): we move ourselves, before anything of the
+         * payload's runs, and the payload is born inside. The mover must be the moved process
+         * for the cheap migration (cg_attach_self). */
+        int r = attach_cgroup ? cg_attach_self(s->cgroup) : 0;
+        if (r < 0) {
+                gx_fail(&err, GX_SYSTEM, -r, "entering the payload cgroup");
+                init_report(status_fd, SANDBOX_STAGE_SETUP, &err);
+        }
+        gx_trace("init-cgroup");
+
         /* Nothing of the supervisor's (report fd, cgroup and audit fds) stays with us. */
         int keep[] = {go_fd, status_fd, s->sandbox_fd};
         if (gx_close_from(3, keep, ELEMENTSOF(keep)) < 0)
-                _exit(1);
-
-        /* The supervisor writes our id maps, then says go. */
-        if (read(go_fd, &go, 1) != 1)
                 _exit(1);
         /* Born dumpable only so that an unprivileged supervisor could write the maps: from
          * here on the payload must not be able to ptrace its init. */
@@ -386,14 +400,17 @@ static _noreturn_ void init_main(const struct sandbox_spec *s, int go_fd, int st
 
         if (setup_mounts(s, &err) < 0)
                 init_report(status_fd, SANDBOX_STAGE_SETUP, &err);
+        gx_trace("init-mounts");
         if (ids_switch(s->uid, s->gid, s->groups, s->n_groups, s->privileged, &err) < 0)
                 init_report(status_fd, SANDBOX_STAGE_SETUP, &err);
+        gx_trace("init-ids");
         /* commit_creds() clears the parent-death signal on every id change, so it is set
          * only now; then check the supervisor did not die before it took effect. */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || supervisor_gone(go_fd))
                 _exit(1);
         if (ids_drop_capabilities(&err) < 0 || ids_set_no_new_privs(&err) < 0)
                 init_report(status_fd, SANDBOX_STAGE_SETUP, &err);
+        gx_trace("init-capabilities");
 
         /* Relayed signals and SIGCHLD stay blocked and are taken with sigwaitinfo. Blocked
          * signals are queued even for a namespace init, which would otherwise drop signals it
@@ -446,6 +463,7 @@ static _noreturn_ void init_main(const struct sandbox_spec *s, int go_fd, int st
                 pid_t pid;
                 while ((pid = waitpid(-1, &wstatus, WNOHANG)) > 0) {
                         if (pid == payload) {
+                                gx_trace("payload");
                                 st.wait_status = wstatus;
                                 gx_write_full(status_fd, &st, sizeof(st));
                                 /* Our exit kills whatever the payload left behind. */
@@ -492,17 +510,13 @@ int sandbox_start(const struct sandbox_spec *s, struct sandbox_proc *ret, struct
         if (pid == 0) {
                 close(go[1]);
                 close(status[0]);
-                init_main(s, go[0], status[1]);
+                init_main(s, s->cgroup && !in_cgroup, go[0], status[1]);
         }
         close(go[0]);
         close(status[1]);
+        gx_trace("clone");
 
-        int r = 0;
-        /* v1 has no clone into a cgroup: the init is moved while it still waits for "go". */
-        if (s->cgroup && !in_cgroup)
-                r = cg_attach_pid(s->cgroup, pid, err);
-        if (r == 0)
-                r = write_id_maps(pid, s, err);
+        int r = write_id_maps(pid, s, err);
         if (r == 0 && write(go[1], "g", 1) != 1)
                 r = gx_fail(err, GX_SYSTEM, errno, "starting the init");
         if (r < 0) {

@@ -9,8 +9,8 @@
  *   cg_cleanup_stale(parent, id, alive, ...) remove glexec-* cgroups of dead launches
  *   cg_create(parent, id, &limits, &cg)      mkdir glexec-<id> in every hierarchy, limits
  *   v2: cg_clone3_into(cg, flags, ...)       the payload is born inside its cgroup
- *   v1 (or v2 fallback): fork, and in the child cg_attach_self(cg) before any id change;
- *                        or cg_attach_pid(cg, pid) from the parent while the child waits
+ *   v1 (or v2 fallback): fork, and the child calls cg_attach_self(cg) before it runs any
+ *                        of the payload's code
  *   ... cg_sample(cg) now and then (peak memory on v2 kernels without memory.peak)
  *   cg_read_stats(cg, &stats)                before anything is killed or removed
  *   cg_destroy(cg)                           kill leftovers, wait until empty, rmdir
@@ -125,15 +125,18 @@ int cg_clone_fd(const struct cg *cg);
  * it must only do async-signal-safe work before execve or _exit. */
 pid_t cg_clone3_into(const struct cg *cg, uint64_t flags, int *ret_pidfd);
 
-/* Child side, right after fork and before the child changes ids or unshares its user
- * namespace: move the calling process into the payload cgroup in every hierarchy. Only
- * openat/write/close: async-signal-safe. Returns 0 or a negative errno. It costs one task
- * migration (7-15 ms after an idle spell, RCU grace period); everything the child forks
- * afterwards is born inside at no cost. */
+/* Child side, before the child runs anything of the payload's: move the calling process,
+ * which must be single-threaded, into the payload cgroup in every hierarchy. Only
+ * openat/write/close: async-signal-safe. Returns 0 or a negative errno. Everything the child
+ * forks afterwards is born inside.
+ *
+ * On v1 it writes "0" to each hierarchy's `tasks` file, not to `cgroup.procs`: the kernel
+ * then moves the writing thread without taking the global cgroup_threadgroup_rwsem, whose
+ * write side waits for an RCU grace period, 7-15 ms after a quiet spell (launch-costs.md).
+ * Measured on the development VM: 0.05 ms against 6-15 ms. For a single-threaded process
+ * the thread is the whole process. v2 writes cgroup.procs; there the payload normally needs
+ * no migration at all (cg_clone3_into). */
 int cg_attach_self(const struct cg *cg);
-
-/* Parent side: move process pid (all its threads) into the payload cgroup in every hierarchy. */
-int cg_attach_pid(const struct cg *cg, pid_t pid, struct gx_error *err);
 
 /* Record memory.current into the sampled peak (v2 kernels before 5.19 have no memory.peak).
  * Cheap: one read. Returns 0 or a negative errno; no error object (called from the
