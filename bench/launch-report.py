@@ -163,7 +163,9 @@ def rss_section(out):
 # starts at the previous one. A launch starts with the harness's fork (before "main") and
 # ends with its waitpid (after the last mark). Marks of one launch come from the supervisor,
 # the namespace init and the payload up to its exec; in time order they form the launch's
-# critical path (the reaper waits in parallel and records none).
+# critical path (the reaper waits in parallel and records none), except for the supervisor's
+# sync of the "start" record, which runs beside the init's setup: the init stage in which it
+# ends is split at its mark.
 STAGES = [
     ("main", "exec of glexec, loading, library init"),
     ("hygiene", "process hygiene, command line"),
@@ -171,14 +173,15 @@ STAGES = [
     ("caller", "caller, whitelist, installation checks"),
     ("credential", "credential verification"),
     ("authorize", "ban check, mapping, lease"),
-    ("seccomp-compile", "seccomp filter: compile"),
+    ("seccomp-compile", "seccomp filter: compile, or read from the cache"),
     ("lock", "sandbox base, lock file"),
     ("cgroup-create", "cgroup create with limits"),
     ("sandbox-stage", "sandbox dir, credential copy, stage-in, environment"),
     ("reaper", "reaper fork"),
-    ("audit-start", "audit record \"start\""),
+    ("audit-start", "audit record \"start\", written"),
     ("clone", "clone3: user, mount, PID namespaces"),
     ("id-maps", "uid/gid maps, start signal to the init"),
+    ("audit-sync-start", "supervisor: \"start\" record synced (parallel to the init)"),
     ("init-cgroup", "init: enters the payload cgroup (v1)"),
     ("init-mounts", "init: mounts (/proc, /tmp, sandbox isolation)"),
     ("init-ids", "init: id switch"),
@@ -189,8 +192,9 @@ STAGES = [
     ("supervise", "init exit, supervisor wake-up"),
     ("cgroup-finish", "cgroup stats and removal"),
     ("staging-out", "stage-out"),
-    ("audit-end", "audit record \"end\""),
+    ("audit-end", "audit record \"end\", written"),
     ("teardown", "teardown: sandbox, lock, reaper"),
+    ("audit-sync-end", "audit record \"end\" synced"),
     ("report", "report on --report-fd"),
 ]
 EXIT_LABEL = "exit (to the caller's waitpid)"
@@ -263,7 +267,9 @@ def stage_section(out, meta):
              "with the peers as in the back-to-back run. Each stage runs from the previous "
              "mark to its own, in launch order, across the supervisor, the namespace init and "
              "the payload; the first starts at the harness's fork and the last ends at its "
-             "waitpid. \"-\" where this glexec has no such stage." %
+             "waitpid. The supervisor's sync of the \"start\" audit record runs beside the "
+             "init's setup, so the init stage in which it ends is split at its mark. "
+             "\"-\" where this glexec has no such stage." %
              ", ".join("%d %s" % (len(table[m]), short(m)) for m in modes), "",
              "| stage | mark | " + " | ".join(short(m) for m in modes) + " |",
              "|---|---|" + "---:|" * len(modes)]

@@ -280,8 +280,9 @@ static int append_chained(int fd, const char *record_text, struct gx_error *err)
         r = gx_write_full(fd, line, strlen(line));
         if (r < 0)
                 return gx_fail(err, GX_SYSTEM, -r, "writing audit log");
-        if (fdatasync(fd) < 0 && errno != EINVAL)
-                return gx_fail(err, GX_SYSTEM, errno, "syncing audit log");
+        /* Start the write-back now, so that audit_sync, called after other work, mostly finds
+         * it done. A hint: its failure only leaves the work to fdatasync. */
+        (void)sync_file_range(fd, st.st_size, 0, SYNC_FILE_RANGE_WRITE);
         return 0;
 }
 
@@ -316,8 +317,8 @@ static void syslog_event(const struct launch *l, const char *event, const char *
         }
 }
 
-int audit_write(const struct launch *l, const char *event, const char *reason,
-                struct gx_error *err)
+int audit_append(struct audit_log *log, const struct launch *l, const char *event,
+                 const char *reason, struct gx_error *err)
 {
         syslog_event(l, event, reason);
         if (!l->cfg->audit_log || !l->cfg->audit_log[0])
@@ -329,23 +330,46 @@ int audit_write(const struct launch *l, const char *event, const char *reason,
                 json_object_object_add(o, "reason", json_object_new_string(reason));
         const char *text = json_object_to_json_string_ext(o, json_flags);
 
-        int r;
-        _cleanup_close_ int fd = open_audit_log(l->cfg->audit_log, err);
-        if (fd < 0) {
-                r = fd;
+        int r = 0;
+        if (log->fd < 0)
+                r = log->fd = open_audit_log(l->cfg->audit_log, err);
+        if (r < 0)
                 goto out;
-        }
         /* One writer at a time: concurrent launches must neither interleave lines nor both
-         * chain to the same predecessor. */
-        while (flock(fd, LOCK_EX) < 0) {
+         * chain to the same predecessor. The lock goes with the line written. */
+        while (flock(log->fd, LOCK_EX) < 0) {
                 if (errno != EINTR) {
                         r = gx_fail(err, GX_SYSTEM, errno, "locking audit log");
                         goto out;
                 }
         }
-        r = append_chained(fd, text, err);
+        r = append_chained(log->fd, text, err);
+        flock(log->fd, LOCK_UN);
 out:
         json_object_put(o);
+        return r;
+}
+
+int audit_sync(struct audit_log *log, struct gx_error *err)
+{
+        if (log->fd >= 0 && fdatasync(log->fd) < 0 && errno != EINVAL)
+                return gx_fail(err, GX_SYSTEM, errno, "syncing audit log");
+        return 0;
+}
+
+void audit_close(struct audit_log *log)
+{
+        log->fd = safe_close(log->fd);
+}
+
+int audit_write(const struct launch *l, const char *event, const char *reason,
+                struct gx_error *err)
+{
+        struct audit_log log = AUDIT_LOG_INIT;
+        int r = audit_append(&log, l, event, reason, err);
+        if (r == 0)
+                r = audit_sync(&log, err);
+        audit_close(&log);
         return r;
 }
 

@@ -9,8 +9,25 @@
 /* The record of SPEC section 8 (without event, prev and hash). */
 struct json_object *audit_build_record(const struct launch *l);
 
+/* The audit log as one launch holds it open for its records. */
+struct audit_log {
+        int fd; /* -1 until the first record */
+};
+#define AUDIT_LOG_INIT {.fd = -1}
+
 /* Append one record with "event" (start, end, deny) to the audit log, chained to the last
- * record by prev/hash, under an exclusive lock. Also writes the syslog line. */
+ * record by prev/hash, under an exclusive lock, and write its syslog line. The record is
+ * durable only after audit_sync: the launch overlaps that wait with the sandbox's setup and
+ * teardown. The log is opened at the first record and stays open in *log. */
+int audit_append(struct audit_log *log, const struct launch *l, const char *event,
+                 const char *reason, struct gx_error *err);
+
+/* Wait until every record appended through log is on disk (fdatasync). */
+int audit_sync(struct audit_log *log, struct gx_error *err);
+
+void audit_close(struct audit_log *log);
+
+/* One record, on disk when this returns (a denial; the reaper's "end"). */
 int audit_write(const struct launch *l, const char *event, const char *reason,
                 struct gx_error *err);
 

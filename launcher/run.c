@@ -16,6 +16,7 @@
 #include "lock.h"
 #include "log.h"
 #include "reaper.h"
+#include "seccomp-cache.h"
 #include "sandbox/env.h"
 #include "sandbox/launch.h"
 #include "sandbox/seccomp.h"
@@ -56,7 +57,7 @@ static int prepare(struct launch *l, const struct inherited *in, struct resource
         int r;
 
         /* Compiled here, by the supervisor; the payload only loads it. */
-        r = sc_profile_compile_file(cfg->seccomp_profile, &res->filter, err);
+        r = seccomp_filter_get(cfg->seccomp_profile, &res->filter, err);
         if (r < 0)
                 return r;
         gx_trace("seccomp-compile");
@@ -137,7 +138,8 @@ static void release(struct launch *l, struct resources *res)
 }
 
 static int start_and_supervise(struct launch *l, const struct inherited *in,
-                               struct resources *res, uint64_t walltime, struct gx_error *err)
+                               struct resources *res, struct audit_log *audit,
+                               uint64_t walltime, struct gx_error *err)
 {
         const struct config *cfg = l->cfg;
         struct sandbox_spec spec = {
@@ -169,6 +171,21 @@ static int start_and_supervise(struct launch *l, const struct inherited *in,
         umask(077);
         if (r < 0)
                 return r;
+        /* The start record reaches the disk while the init sets the sandbox up; the payload
+         * starts only once it is there. */
+        struct gx_error serr = {0};
+        if (audit_sync(audit, &serr) < 0 && cfg->require_audit) {
+                sandbox_abort(&proc);
+                *err = serr;
+                gx_error_prefix(err, "audit");
+                return -EIO;
+        }
+        gx_trace("audit-sync-start");
+        r = sandbox_release(&proc, err);
+        if (r < 0) {
+                sandbox_abort(&proc);
+                return r;
+        }
         r = supervise_run(&proc, &fwd, walltime, &l->start_mono, &l->result, err);
         gx_trace("supervise");
         sandbox_proc_close(&proc);
@@ -189,6 +206,7 @@ int run_payload(struct launch *l, const struct inherited *in, uint64_t walltime,
 {
         struct resources res = {.base_fd = -1, .lock_fd = -1, .sandbox_fd = -1,
                                 .reaper = {.pipe_fd = -1}};
+        struct audit_log audit = AUDIT_LOG_INIT;
         int r = prepare(l, in, &res, err);
         if (r < 0) {
                 release(l, &res);
@@ -196,16 +214,17 @@ int run_payload(struct launch *l, const struct inherited *in, uint64_t walltime,
         }
         gx_trace("reaper");
 
-        r = audit_write(l, "start", NULL, err);
+        r = audit_append(&audit, l, "start", NULL, err);
         if (r < 0 && l->cfg->require_audit) {
                 gx_error_prefix(err, "audit");
+                audit_close(&audit);
                 release(l, &res);
                 return r;
         }
         gx_trace("audit-start");
         log_mon("Started, target uid %u", (unsigned)l->target.uid);
 
-        r = start_and_supervise(l, in, &res, walltime, err);
+        r = start_and_supervise(l, in, &res, &audit, walltime, err);
         /* Usage and OOM come from the cgroup, read before it is torn down. */
         limits_finish(l, &res.limits);
         gx_trace("cgroup-finish");
@@ -222,8 +241,17 @@ int run_payload(struct launch *l, const struct inherited *in, uint64_t walltime,
         }
 
         gx_trace("staging-out");
+        /* The end record is synced after the teardown, which overlaps the wait. */
         struct gx_error aerr = {0};
-        if (audit_write(l, "end", r < 0 ? err->msg : NULL, &aerr) < 0) {
+        int ar = audit_append(&audit, l, "end", r < 0 ? err->msg : NULL, &aerr);
+        gx_trace("audit-end");
+        release(l, &res);
+        gx_trace("teardown");
+        if (ar == 0)
+                ar = audit_sync(&audit, &aerr);
+        audit_close(&audit);
+        gx_trace("audit-sync-end");
+        if (ar < 0) {
                 log_msg(LOG_LVL_FATAL, "%s: audit end record lost: %s", l->id, aerr.msg);
                 if (l->cfg->require_audit && r == 0) {
                         *err = aerr;
@@ -231,9 +259,6 @@ int run_payload(struct launch *l, const struct inherited *in, uint64_t walltime,
                         l->have_result = false;
                 }
         }
-        gx_trace("audit-end");
-        release(l, &res);
-        gx_trace("teardown");
 
         if (l->req.report_fd >= 0) {
                 struct gx_error rerr = {0};

@@ -422,6 +422,9 @@ static _noreturn_ void init_main(const struct sandbox_spec *s, bool attach_cgrou
         sigaddset(&set, SIGCHLD);
         sigprocmask(SIG_BLOCK, &set, NULL);
 
+        /* The payload starts only once the supervisor releases it (sandbox_release). */
+        if (read(go_fd, &go, 1) != 1)
+                _exit(1);
         int err_pipe[2];
         if (pipe2(err_pipe, O_CLOEXEC) < 0) {
                 gx_fail(&err, GX_SYSTEM, errno, "pipe");
@@ -516,20 +519,28 @@ int sandbox_start(const struct sandbox_spec *s, struct sandbox_proc *ret, struct
         close(status[1]);
         gx_trace("clone");
 
+        *ret = (struct sandbox_proc){
+                .pid = pid, .pidfd = pidfd, .status_fd = status[0], .alive_fd = go[1]};
         int r = write_id_maps(pid, s, err);
         if (r == 0 && write(go[1], "g", 1) != 1)
                 r = gx_fail(err, GX_SYSTEM, errno, "starting the init");
-        if (r < 0) {
-                syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-                waitpid(pid, NULL, 0);
-                close(pidfd);
-                close(go[1]);
-                close(status[0]);
-                return r;
-        }
-        *ret = (struct sandbox_proc){
-                .pid = pid, .pidfd = pidfd, .status_fd = status[0], .alive_fd = go[1]};
+        if (r < 0)
+                sandbox_abort(ret);
+        return r;
+}
+
+int sandbox_release(const struct sandbox_proc *p, struct gx_error *err)
+{
+        if (write(p->alive_fd, "r", 1) != 1)
+                return gx_fail(err, GX_SYSTEM, errno, "starting the payload");
         return 0;
+}
+
+void sandbox_abort(struct sandbox_proc *p)
+{
+        syscall(SYS_pidfd_send_signal, p->pidfd, SIGKILL, NULL, 0);
+        waitpid(p->pid, NULL, 0);
+        sandbox_proc_close(p);
 }
 
 int sandbox_read_status(const struct sandbox_proc *p, struct sandbox_status *ret)

@@ -735,10 +735,24 @@ static int parse_profile(json_object *root, const struct sc_host *h, struct sc_p
         return 0;
 }
 
+/* The running kernel's major and minor version: "6.1.0-13-amd64" -> 6.1 */
+static int host_kernel(unsigned int ret[2], struct gx_error *err)
+{
+        struct utsname u;
+        if (uname(&u) < 0)
+                return gx_fail(err, GX_SYSTEM, errno, "uname");
+        u.release[strspn(u.release, "0123456789.")] = '\0';
+        char *dot = strchr(u.release, '.');
+        if (dot && (dot = strchr(dot + 1, '.')))
+                *dot = '\0';
+        if (parse_kernel_version(u.release, ret) < 0)
+                return gx_fail(err, GX_SYSTEM, 0, "seccomp: cannot parse the kernel release");
+        return 0;
+}
+
 static int host_probe(struct sc_host *h, struct gx_error *err)
 {
         static const unsigned int min_kernel[2] = {4, 14};
-        struct utsname u;
 
         *h = (struct sc_host){.arch = seccomp_arch_native(), .max_syscall = -1};
         for (size_t i = 0; i < ELEMENTSOF(native_arches); i++)
@@ -747,16 +761,9 @@ static int host_probe(struct sc_host *h, struct gx_error *err)
         if (!h->arch_name)
                 return gx_fail(err, GX_SYSTEM, 0, "seccomp: architecture 0x%08x is not supported",
                                h->arch);
-
-        /* "6.1.0-13-amd64" -> 6.1 */
-        if (uname(&u) < 0)
-                return gx_fail(err, GX_SYSTEM, errno, "uname");
-        u.release[strspn(u.release, "0123456789.")] = '\0';
-        char *dot = strchr(u.release, '.');
-        if (dot && (dot = strchr(dot + 1, '.')))
-                *dot = '\0';
-        if (parse_kernel_version(u.release, h->kernel) < 0)
-                return gx_fail(err, GX_SYSTEM, 0, "seccomp: cannot parse the kernel release");
+        int r = host_kernel(h->kernel, err);
+        if (r < 0)
+                return r;
         /* Before 4.8 a ptraced payload could change a syscall after the filter had checked it
          * (CVE-2017-5206, checklist E.25); SECCOMP_RET_KILL_PROCESS, which every filter uses
          * for foreign ABIs, exists since 4.14. */
@@ -953,17 +960,47 @@ static int compile(const struct sc_profile *p, const struct sc_host *h, struct s
         seccomp_release(ctx);
         if (r < 0)
                 return r;
+        f.flags = p->flags;
+        r = sc_filter_check(&f, err);
+        if (r < 0) {
+                sc_filter_free(&f);
+                return r;
+        }
+        *ret = f;
+        return 0;
+}
 
+int sc_filter_check(const struct sc_filter *f, struct gx_error *err)
+{
+        if (!f->insns || f->len == 0 || f->len > BPF_MAXINSNS)
+                return gx_fail(err, GX_SYSTEM, 0, "seccomp: a filter has 1 to %d instructions",
+                               BPF_MAXINSNS);
+        if (f->flags & ~(unsigned)(SECCOMP_FILTER_FLAG_LOG | SECCOMP_FILTER_FLAG_SPEC_ALLOW))
+                return gx_fail(err, GX_SYSTEM, 0, "seccomp: unexpected filter flags 0x%x",
+                               f->flags);
         /* The filter goes in right before execve (checklist E.24): a profile that denies it
          * could never start a payload. */
-        struct seccomp_data d = {.nr = __NR_execve, .arch = h->arch};
-        uint32_t act = sc_filter_eval(&f, &d) & SECCOMP_RET_ACTION_FULL;
-        if (act != SECCOMP_RET_ALLOW && act != SECCOMP_RET_LOG) {
-                sc_filter_free(&f);
+        struct seccomp_data d = {.nr = __NR_execve, .arch = seccomp_arch_native()};
+        uint32_t act = sc_filter_eval(f, &d) & SECCOMP_RET_ACTION_FULL;
+        if (act != SECCOMP_RET_ALLOW && act != SECCOMP_RET_LOG)
                 return fail_at(err, "", NULL, "execve is not allowed: no payload could start");
-        }
-        f.flags = p->flags;
-        *ret = f;
+        return 0;
+}
+
+int sc_host_fingerprint(char *buf, size_t size, struct gx_error *err)
+{
+        unsigned int kernel[2];
+        int r = host_kernel(kernel, err);
+        if (r < 0)
+                return r;
+        const struct scmp_version *v = seccomp_version();
+        if (!v)
+                return gx_fail(err, GX_SYSTEM, 0, "seccomp: libseccomp has no version");
+        int n = snprintf(buf, size, "arch 0x%08x kernel %u.%u libseccomp %u.%u.%u",
+                         seccomp_arch_native(), kernel[0], kernel[1], v->major, v->minor,
+                         v->micro);
+        if (n < 0 || (size_t)n >= size)
+                return gx_fail(err, GX_SYSTEM, ENOBUFS, "seccomp: host fingerprint");
         return 0;
 }
 
@@ -989,10 +1026,8 @@ int sc_profile_compile_text(const char *json, size_t len, struct sc_filter *ret,
         return r;
 }
 
-int sc_profile_compile_file(const char *path, struct sc_filter *ret, struct gx_error *err)
+int sc_profile_read(const char *path, char **ret_buf, size_t *ret_len, struct gx_error *err)
 {
-        _cleanup_free_ char *buf = NULL;
-        size_t len = 0;
         char esc[256];
 
         gx_escape(esc, sizeof(esc), path);
@@ -1001,16 +1036,35 @@ int sc_profile_compile_file(const char *path, struct sc_filter *ret, struct gx_e
                 gx_error_prefix(err, "seccomp profile");
                 return fd;
         }
-        int r = gx_read_all(fd, SC_PROFILE_MAX_BYTES, &buf, &len);
+        int r = gx_read_all(fd, SC_PROFILE_MAX_BYTES, ret_buf, ret_len);
         if (r == -EFBIG)
                 return gx_fail(err, GX_SYSTEM, 0, "seccomp profile %s is larger than %d bytes",
                                esc, SC_PROFILE_MAX_BYTES);
         if (r < 0)
                 return gx_fail(err, GX_SYSTEM, -r, "reading seccomp profile %s", esc);
-        r = sc_profile_compile_text(buf, len, ret, err);
-        if (r < 0)
+        return 0;
+}
+
+int sc_profile_compile_named(const char *path, const char *json, size_t len,
+                             struct sc_filter *ret, struct gx_error *err)
+{
+        int r = sc_profile_compile_text(json, len, ret, err);
+        if (r < 0) {
+                char esc[256];
+                gx_escape(esc, sizeof(esc), path);
                 gx_error_prefix(err, "%s", esc);
+        }
         return r;
+}
+
+int sc_profile_compile_file(const char *path, struct sc_filter *ret, struct gx_error *err)
+{
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0;
+        int r = sc_profile_read(path, &buf, &len, err);
+        if (r < 0)
+                return r;
+        return sc_profile_compile_named(path, buf, len, ret, err);
 }
 
 void sc_filter_free(struct sc_filter *f)

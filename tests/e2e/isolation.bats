@@ -512,3 +512,61 @@ nosuid_glexec() {
         [ "$status" -eq 202 ]
         [[ "$output" == *"no_new_privs is set"* ]]
 }
+
+@test "the compiled seccomp filter is cached, root's alone; a damaged or foreign entry is not used" {
+        local cache=$GX_PREFIX/var/cache/glexec-ng allow=$T/allow-all.json entry other
+        rm -rf "$cache"
+        use_mode declare-only
+        run probe syscall keyctl
+        echo "$output"
+        [ "$status" -eq 0 ]
+        [ "$(stat -c '%U %a' "$cache")" = "root 700" ]
+        [ "$(find "$cache" -mindepth 1 | wc -l)" -eq 1 ]
+        entry=$(basename "$cache"/seccomp-*)
+        [ "$(stat -c '%U %a' "$cache/$entry")" = "root 600" ]
+        cp "$cache/$entry" "$T/entry.good"
+
+        # A torn entry and a flipped byte are compiled again, and the entry replaced.
+        truncate -s 100 "$cache/$entry"
+        run probe syscall keyctl
+        [ "$status" -eq 0 ]
+        cmp "$cache/$entry" "$T/entry.good"
+        printf '\377' | dd of="$cache/$entry" bs=1 seek=200 conv=notrunc status=none
+        run probe syscall keyctl
+        [ "$status" -eq 0 ]
+        cmp "$cache/$entry" "$T/entry.good"
+
+        # Another profile gets an entry of its own.
+        echo '{"defaultAction": "SCMP_ACT_ALLOW"}' >"$allow"
+        chmod 0644 "$allow"
+        use_mode declare-only sandbox.seccomp_profile="$allow"
+        run probe syscall keyctl
+        [ "$status" -ne 0 ]
+        [ "$(find "$cache" -mindepth 1 | wc -l)" -eq 2 ]
+        other=$(cd "$cache" && ls | grep -vx "$entry")
+
+        # The launch does load the cache: root's allow-all program under the default
+        # profile's name lets keyctl through...
+        use_mode declare-only
+        cp "$cache/$other" "$cache/$entry"
+        run probe syscall keyctl
+        [ "$status" -ne 0 ]
+        # ...but not once anyone else owns it or could have written it, or its directory.
+        chown pilot "$cache/$entry"
+        run probe syscall keyctl
+        [ "$status" -eq 0 ]
+        [ "$(stat -c %U "$cache/$entry")" = root ]
+        cp "$cache/$other" "$cache/$entry"
+        chmod 0622 "$cache/$entry"
+        run probe syscall keyctl
+        [ "$status" -eq 0 ]
+        cp "$cache/$other" "$cache/$entry"
+        chmod 0600 "$cache/$entry"
+        chmod 0777 "$cache"
+        use_mode declare-only glexec.log_destination=file glexec.log_file="$T/log/glexec.log"
+        run probe syscall keyctl
+        echo "$output"
+        [ "$status" -eq 0 ]
+        grep "seccomp cache not used" "$T/log/glexec.log"
+        rm -rf "$cache"
+}

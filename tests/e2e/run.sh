@@ -46,6 +46,10 @@ prepare() {
                 -DGLEXEC_WERROR=ON >"$tmp/cmake.log" 2>&1 || { cat "$tmp/cmake.log"; exit 1; }
         cmake --build "$build" -j2 >"$tmp/build.log" 2>&1 || { cat "$tmp/build.log"; exit 1; }
         cmake --install "$build" >"$tmp/install.log" 2>&1 || { cat "$tmp/install.log"; exit 1; }
+        # What every system has and glexec's seccomp cache (GLEXEC_LOCALSTATEDIR/cache/glexec-ng)
+        # is made in.
+        mkdir -p "$prefix/var/cache"
+        chmod 0755 "$prefix/var" "$prefix/var/cache"
         # The probe payload (tests/probe), static so it runs in any sandbox; root-owned 0755 outside
         # the sandbox base, so every test account can execute it and none can replace it.
         mkdir -p "$tmp/bin"

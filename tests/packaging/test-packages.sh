@@ -246,6 +246,7 @@ declare -A existed
 while read -r path _; do
         [[ -e $path || -L $path ]] && existed[$path]=1
 done < "$work/deb.list"
+[[ -e /var/cache/glexec-ng ]] && existed[/var/cache/glexec-ng]=1
 
 # A copy of the .deb with another version, and optionally a changed shipped configuration.
 repack() {
@@ -309,9 +310,13 @@ grep -q "shipped with $version+test2" /etc/glexec.conf.dpkg-dist 2>/dev/null ||
         fail "upgrade 2: the new shipped configuration is not in /etc/glexec.conf.dpkg-dist"
 installed_checks "upgrade 2"
 
-# What launches leave behind: logs, and the sandbox of a killed launch.
+# What launches leave behind: logs, the sandbox of a killed launch, the seccomp cache.
 echo '{"event":"test"}' > /var/log/glexec/audit.jsonl
 mkdir /var/lib/glexec/sandbox/test-packages-leftover
+if [[ -z ${existed[/var/cache/glexec-ng]:-} ]]; then
+        install -d -m 0700 /var/cache/glexec-ng
+        touch /var/cache/glexec-ng/seccomp-test-packages-leftover
+fi
 
 echo "--- dpkg -P glexec-ng"
 dpkg_run -P glexec-ng || fail "dpkg -P failed"
@@ -323,7 +328,7 @@ while read -r path _; do
         [[ -z ${existed[$path]:-} && ( -e $path || -L $path ) ]] && fail "left behind after purge: $path"
 done < "$work/deb.list"
 for path in /etc/glexec.conf /etc/glexec.conf.dpkg-dist /etc/glexec.conf.dpkg-old /var/log/glexec \
-        /var/lib/glexec; do
+        /var/lib/glexec /var/cache/glexec-ng; do
         [[ -z ${existed[$path]:-} && ( -e $path || -L $path ) ]] && fail "left behind after purge: $path"
 done
 dpkg-statoverride --list | grep -E ' (/usr/sbin/glexec|/etc/glexec|/etc/grid-security|/var/(lib|log)/glexec)' &&

@@ -72,7 +72,16 @@ struct sandbox_status {
         char message[256];
 };
 
+/* Clone the namespace init and let it set the sandbox up. The init then waits, without
+ * starting the payload, until sandbox_release; the supervisor can finish other work (the
+ * audit log's sync) meanwhile, or give up with sandbox_abort. */
 int sandbox_start(const struct sandbox_spec *spec, struct sandbox_proc *ret, struct gx_error *err);
+
+/* Let the init start the payload. */
+int sandbox_release(const struct sandbox_proc *p, struct gx_error *err);
+
+/* Kill the init before it started the payload, wait for it, and close p. */
+void sandbox_abort(struct sandbox_proc *p);
 
 /* After the init has exited: read its report. Returns -EIO if it died without one. */
 int sandbox_read_status(const struct sandbox_proc *p, struct sandbox_status *ret);

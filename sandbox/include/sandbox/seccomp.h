@@ -48,6 +48,22 @@ int sc_profile_compile_text(const char *json, size_t len, struct sc_filter *ret,
 /* The profile must be root-owned along its whole path (gx_open_trusted). */
 int sc_profile_compile_file(const char *path, struct sc_filter *ret, struct gx_error *err);
 
+/* The two halves of sc_profile_compile_file, for a caller that also hashes the profile's text
+ * (launcher/seccomp-cache.c): read it through gx_open_trusted into a NUL-terminated malloc'd
+ * buffer, and compile that text with errors prefixed by path. */
+int sc_profile_read(const char *path, char **ret_buf, size_t *ret_len, struct gx_error *err);
+int sc_profile_compile_named(const char *path, const char *json, size_t len,
+                             struct sc_filter *ret, struct gx_error *err);
+
+/* What, besides the profile's text and glexec's own code, decides the compiled program: the
+ * native architecture, the kernel's major.minor (profiles' "minKernel") and libseccomp's
+ * version (which syscalls it names). A printable line into buf. */
+int sc_host_fingerprint(char *buf, size_t size, struct gx_error *err);
+
+/* The checks every compiled program passes: 1..BPF_MAXINSNS instructions, only the flags a
+ * profile can set, and execve allowed. For a program that comes from elsewhere (the cache). */
+int sc_filter_check(const struct sc_filter *f, struct gx_error *err);
+
 void sc_filter_free(struct sc_filter *f);
 
 /* Install the filter on the calling thread. Meant for the payload right before execve: it
