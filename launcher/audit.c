@@ -280,9 +280,6 @@ static int append_chained(int fd, const char *record_text, struct gx_error *err)
         r = gx_write_full(fd, line, strlen(line));
         if (r < 0)
                 return gx_fail(err, GX_SYSTEM, -r, "writing audit log");
-        /* Start the write-back now, so that audit_sync, called after other work, mostly finds
-         * it done. A hint: its failure only leaves the work to fdatasync. */
-        (void)sync_file_range(fd, st.st_size, 0, SYNC_FILE_RANGE_WRITE);
         return 0;
 }
 

@@ -241,7 +241,7 @@ int run_payload(struct launch *l, const struct inherited *in, uint64_t walltime,
         }
 
         gx_trace("staging-out");
-        /* The end record is synced after the teardown, which overlaps the wait. */
+        /* The end record is written before the teardown and synced after it. */
         struct gx_error aerr = {0};
         int ar = audit_append(&audit, l, "end", r < 0 ? err->msg : NULL, &aerr);
         gx_trace("audit-end");
