@@ -98,6 +98,13 @@ void reaper_dismiss(struct reaper *r)
         (void)!write(r->pipe_fd, "d", 1);
         close(r->pipe_fd);
         r->pipe_fd = -1;
+}
+
+void reaper_collect(struct reaper *r)
+{
+        if (r->pid <= 0)
+                return;
         while (waitpid(r->pid, NULL, 0) < 0 && errno == EINTR)
                 ;
+        r->pid = 0;
 }

@@ -11,7 +11,7 @@
  * leaves the job's session, becomes root in all its ids (so the caller can no longer signal
  * it), drops stdio and the report fd, and blocks on a pipe whose only writer is the
  * supervisor. It takes no input from the caller and executes nothing. A "done" byte means the
- * supervisor cleaned up itself: the reaper exits. End of file means the supervisor died: the
+ * supervisor has removed the cgroup and removes the rest itself: the reaper exits. End of file means the supervisor died: the
  * reaper kills and removes the cgroup, removes the sandbox, writes the audit "end" record,
  * removes the lock file and
  * exits. */
@@ -32,5 +32,9 @@ struct reaper {
 int reaper_start(const struct launch *l, int base_fd, struct cg *cg, struct reaper *ret,
                  struct gx_error *err);
 
-/* The supervisor has released everything itself: tell the reaper and collect it. */
+/* The payload's cgroup is gone and the supervisor removes the rest itself: tell the reaper,
+ * which exits while the supervisor works on. */
 void reaper_dismiss(struct reaper *r);
+
+/* Wait for a dismissed reaper to have exited. */
+void reaper_collect(struct reaper *r);

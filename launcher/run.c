@@ -119,6 +119,10 @@ static int prepare(struct launch *l, const struct inherited *in, struct resource
 static void release(struct launch *l, struct resources *res)
 {
         limits_finish(l, &res->limits);
+        /* The cgroup is gone; the reaper exits while we remove the rest. Killed from here on,
+         * we would leave a sandbox and an unlocked lock file, which the next launch's sweep
+         * (or --cleanup) removes. */
+        reaper_dismiss(&res->reaper);
         if (res->sandbox_made && !l->cfg->keep_sandbox) {
                 struct gx_error err = {0};
                 if (stage_remove(res->base_fd, l->id, &err) < 0)
@@ -128,7 +132,7 @@ static void release(struct launch *l, struct resources *res)
                 lock_remove(res->base_fd, l->id);
                 res->lock_fd = safe_close(res->lock_fd);
         }
-        reaper_dismiss(&res->reaper);
+        reaper_collect(&res->reaper);
 
         res->sandbox_fd = safe_close(res->sandbox_fd);
         res->base_fd = safe_close(res->base_fd);
