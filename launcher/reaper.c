@@ -49,8 +49,7 @@ static _noreturn_ void reaper_main(const struct launch *l, int base_fd, struct c
         if (n == 1)
                 _exit(0);
 
-        /* First out of the job's cgroups: the batch system is about to remove them. The
-         * migration's cost no longer matters here. */
+        /* First out of the job's cgroups: the batch system is about to remove them. */
         cg_move_self_to_root();
         log_msg(LOG_LVL_WARNING, "%s: glexec ended without cleaning up; its reaper does", l->id);
         if (cg && cg_destroy(cg, &err) < 0)

@@ -1081,9 +1081,8 @@ pid_t cg_fork_outside_job(struct gx_error *err)
         if (r < 0)
                 return r;
         /* v2: batch systems kill a job's whole cgroup subtree. v1: they signal the members of
-         * the job's freezer cgroup (Slurm's proctrack/cgroup); the other hierarchies are left
-         * alone, since every migration costs an RCU grace period that stalls every fork on the
-         * host (launch-costs.md). */
+         * the job's freezer cgroup (Slurm's proctrack/cgroup), so only a caller tracked by a
+         * freezer cgroup needs the child moved out at all. */
         const char *controller = mode == CG_MODE_V2 ? NULL : "freezer";
         if (cg_parse_proc_cgroup(self, controller, &path) < 0 || strcmp(path, "/") == 0) {
                 pid_t pid = fork();

@@ -89,8 +89,9 @@ static int write_id_maps(pid_t pid, const struct sandbox_spec *s, struct gx_erro
 }
 
 /* clone3 gives us a pidfd and, on cgroup v2, CLONE_INTO_CGROUP: the child starts inside its
- * cgroup without a migration (a migration costs 7-15 ms after an idle period,
- * reference/launch-costs.md). Used like fork(): no new stack. */
+ * cgroup without a migration (through cgroup.procs one costs 7-15 ms after an idle period,
+ * reference/launch-costs.md; elsewhere the init moves itself, cg_attach_self). Used like
+ * fork(): no new stack. */
 static pid_t clone_init(const struct sandbox_spec *s, bool *ret_in_cgroup, int *ret_pidfd)
 {
         int pidfd = -1;
