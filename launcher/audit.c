@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <openssl/evp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,6 +213,14 @@ void audit_last_hash(const char *tail, size_t len, char ret_hash[65])
                 json_tokener_free(tok);
 }
 
+/* Whether the text, the end of a log, holds the beginning of its last line. */
+static bool last_line_complete(const char *tail, size_t len)
+{
+        while (len > 0 && tail[len - 1] == '\n')
+                len--;
+        return memchr(tail, '\n', len) != NULL;
+}
+
 static int open_audit_log(const char *path, struct gx_error *err)
 {
         char dir[PATH_MAX];
@@ -255,13 +264,22 @@ static int append_chained(int fd, const char *record_text, struct gx_error *err)
         if (fstat(fd, &st) < 0)
                 return gx_fail(err, GX_SYSTEM, errno, "audit log");
 
-        size_t want = st.st_size > AUDIT_TAIL_READ ? AUDIT_TAIL_READ : (size_t)st.st_size;
-        _cleanup_free_ char *tail = malloc(want + 1);
+        /* A record is a few kB: read that much of the tail first, more only when it does not
+         * hold the whole last line. */
+        size_t max = st.st_size > AUDIT_TAIL_READ ? AUDIT_TAIL_READ : (size_t)st.st_size;
+        _cleanup_free_ char *tail = malloc(max + 1);
         if (!tail)
                 return gx_fail(err, GX_SYSTEM, ENOMEM, "audit log");
-        ssize_t got = want ? pread(fd, tail, want, st.st_size - (off_t)want) : 0;
-        if (got < 0)
-                return gx_fail(err, GX_SYSTEM, errno, "reading audit log");
+        ssize_t got = 0;
+        size_t want = max < 8192 ? max : 8192;
+        while (want > 0) {
+                got = pread(fd, tail, want, st.st_size - (off_t)want);
+                if (got < 0)
+                        return gx_fail(err, GX_SYSTEM, errno, "reading audit log");
+                if (want == max || last_line_complete(tail, (size_t)got))
+                        break;
+                want = want * 8 < max ? want * 8 : max;
+        }
         char prev[65];
         audit_last_hash(tail, (size_t)got, prev);
         bool needs_newline = got > 0 && tail[got - 1] != '\n';

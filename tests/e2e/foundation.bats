@@ -279,6 +279,16 @@ setup() {
         [ "$(audit_chain_ok)" -eq 100 ]
 }
 
+@test "the chain follows records longer than the first read of the log's tail" {
+        # A 40 kB argument makes records of about 40 kB; glexec reads 8 kB of the tail first.
+        local long
+        long=$(head -c 40000 /dev/zero | tr '\0' x)
+        as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- /bin/true "$long"
+        as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- /bin/true
+        [ "$(wc -L <"$AUDIT")" -gt 40000 ]
+        [ "$(audit_chain_ok)" -eq 4 ]
+}
+
 @test "require_audit: an unwritable audit log fails closed (202) and runs nothing" {
         write_config declare-only audit.audit_log=/nonexistent/dir/audit.jsonl
         run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- /bin/sh -c 'echo RAN'
