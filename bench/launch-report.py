@@ -381,8 +381,9 @@ def main():
             ("b2b", "Back-to-back launches",
              "Variants interleaved round by round (A B C ... A B C ...), no pause."),
             ("iso", "Isolated launches",
-             "The same, with a pause of %s before every launch (the cgroup attach penalty "
-             "shows only here)." % meta.get("pause", "?"))):
+             "The same, with a pause of %s before every launch: a cgroup migration through "
+             "`cgroup.procs` pays its RCU wait only here, and caches are colder." %
+             meta.get("pause", "?"))):
         path = os.path.join(out, "seq-%s.tsv" % name)
         if os.path.exists(path):
             lines += seq_section(title, path, note) + [""]
