@@ -130,10 +130,11 @@ pid_t cg_clone3_into(const struct cg *cg, uint64_t flags, int *ret_pidfd);
  * openat/write/close: async-signal-safe. Returns 0 or a negative errno. Everything the child
  * forks afterwards is born inside.
  *
- * On v1 it writes "0" to each hierarchy's `tasks` file, not to `cgroup.procs`: the kernel
- * then moves the writing thread without taking the global cgroup_threadgroup_rwsem, whose
- * write side waits for an RCU grace period, 7-15 ms after a quiet spell (launch-costs.md).
- * Measured on the development VM: 0.05 ms against 6-15 ms. For a single-threaded process
+ * On v1 it writes "0" to each hierarchy's `tasks` file, not to `cgroup.procs`: a kernel that
+ * elides the lock for a thread moving itself (6.18 here does) then skips the global
+ * cgroup_threadgroup_rwsem, whose write side waits for an RCU grace period, 7-15 ms after a
+ * quiet spell (launch-costs.md). Measured on the development VM: 0.05 ms against 6-15 ms. A
+ * kernel that takes the lock anyway costs what cgroup.procs costs, and moves the same. For a single-threaded process
  * the thread is the whole process. v2 writes cgroup.procs; there the payload normally needs
  * no migration at all (cg_clone3_into). */
 int cg_attach_self(const struct cg *cg);
