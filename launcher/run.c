@@ -178,11 +178,15 @@ static int start_and_supervise(struct launch *l, const struct inherited *in,
         /* The start record reaches the disk while the init sets the sandbox up; the payload
          * starts only once it is there. */
         struct gx_error serr = {0};
-        if (audit_sync(audit, &serr) < 0 && cfg->require_audit) {
-                sandbox_abort(&proc);
-                *err = serr;
-                gx_error_prefix(err, "audit");
-                return -EIO;
+        if (audit_sync(audit, &serr) < 0) {
+                if (cfg->require_audit) {
+                        sandbox_abort(&proc);
+                        *err = serr;
+                        gx_error_prefix(err, "audit");
+                        return -EIO;
+                }
+                log_msg(LOG_LVL_WARNING, "%s: audit start record not on disk: %s", l->id,
+                        serr.msg);
         }
         gx_trace("audit-sync-start");
         r = sandbox_release(&proc, err);
