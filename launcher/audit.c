@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <openssl/evp.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,17 +181,28 @@ static void sha256_hex(const char *data, size_t len, char ret[65])
                 snprintf(ret + 2 * i, 3, "%02x", digest[i]);
 }
 
-void audit_last_hash(const char *tail, size_t len, char ret_hash[65])
+/* The last line of tail, the end of a log: [*ret_start, returned end), trailing newlines
+ * left out. *ret_start is 0 when no newline precedes it, so that tail may hold only the end
+ * of a longer line. */
+static size_t last_line(const char *tail, size_t len, size_t *ret_start)
 {
         while (len > 0 && tail[len - 1] == '\n')
                 len--;
+        size_t start = len;
+        while (start > 0 && tail[start - 1] != '\n')
+                start--;
+        *ret_start = start;
+        return len;
+}
+
+void audit_last_hash(const char *tail, size_t len, char ret_hash[65])
+{
+        size_t start;
+        len = last_line(tail, len, &start);
         if (len == 0) {
                 memcpy(ret_hash, ZERO_HASH, 65);
                 return;
         }
-        size_t start = len;
-        while (start > 0 && tail[start - 1] != '\n')
-                start--;
         const char *line = tail + start;
         size_t line_len = len - start;
 
@@ -211,14 +221,6 @@ void audit_last_hash(const char *tail, size_t len, char ret_hash[65])
         json_object_put(o);
         if (tok)
                 json_tokener_free(tok);
-}
-
-/* Whether the text, the end of a log, holds the beginning of its last line. */
-static bool last_line_complete(const char *tail, size_t len)
-{
-        while (len > 0 && tail[len - 1] == '\n')
-                len--;
-        return memchr(tail, '\n', len) != NULL;
 }
 
 static int open_audit_log(const char *path, struct gx_error *err)
@@ -276,7 +278,9 @@ static int append_chained(int fd, const char *record_text, struct gx_error *err)
                 got = pread(fd, tail, want, st.st_size - (off_t)want);
                 if (got < 0)
                         return gx_fail(err, GX_SYSTEM, errno, "reading audit log");
-                if (want == max || last_line_complete(tail, (size_t)got))
+                size_t start;
+                last_line(tail, (size_t)got, &start);
+                if (start > 0 || want == max)
                         break;
                 want = want * 8 < max ? want * 8 : max;
         }

@@ -40,13 +40,16 @@ struct entry_header {
 /* The cache directory, created on first use when its parent is trusted; -1 if unusable. */
 static int open_cache_dir(void)
 {
+        const int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
         struct gx_error e = {0};
         _cleanup_close_ int parent = gx_open_trusted_dir(CACHE_PARENT, &e);
         if (parent < 0)
                 return -1;
-        if (mkdirat(parent, CACHE_NAME, 0700) < 0 && errno != EEXIST)
-                return -1;
-        int fd = openat(parent, CACHE_NAME, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        /* Made once; every later launch only opens it. */
+        int fd = openat(parent, CACHE_NAME, flags);
+        if (fd < 0 && errno == ENOENT &&
+            (mkdirat(parent, CACHE_NAME, 0700) == 0 || errno == EEXIST))
+                fd = openat(parent, CACHE_NAME, flags);
         struct stat st;
         if (fd >= 0 && (fstat(fd, &st) < 0 || !gx_stat_is_trusted(&st))) {
                 log_msg(LOG_LVL_WARNING, "%s/%s is not root's alone: seccomp cache not used",

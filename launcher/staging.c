@@ -17,28 +17,28 @@ static bool have_privilege(void)
         return geteuid() == 0;
 }
 
-static struct transfer_side caller_side(const struct launch *l, int dirfd)
+/* One side of a copy, the caller's or the target's: whose ids it runs with, and where. */
+static struct transfer_side side(uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups,
+                                 int dirfd)
 {
         return (struct transfer_side){
                 .switch_ids = have_privilege(),
-                .uid = l->caller.uid,
-                .gid = l->caller.gid,
-                .groups = l->caller.groups,
-                .n_groups = l->caller.n_groups,
+                .uid = uid,
+                .gid = gid,
+                .groups = groups,
+                .n_groups = n_groups,
                 .dirfd = dirfd,
         };
 }
 
+static struct transfer_side caller_side(const struct launch *l, int dirfd)
+{
+        return side(l->caller.uid, l->caller.gid, l->caller.groups, l->caller.n_groups, dirfd);
+}
+
 static struct transfer_side target_side(const struct launch *l, int dirfd)
 {
-        return (struct transfer_side){
-                .switch_ids = have_privilege(),
-                .uid = l->target.uid,
-                .gid = l->target.gid,
-                .groups = l->target.groups,
-                .n_groups = l->target.n_groups,
-                .dirfd = dirfd,
-        };
+        return side(l->target.uid, l->target.gid, l->target.groups, l->target.n_groups, dirfd);
 }
 
 /* A --stage-out NAME is a relative path of plain names: it cannot leave the sandbox. */

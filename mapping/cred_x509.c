@@ -361,8 +361,6 @@ static int pem_load(const char *pem, size_t len, struct pem_contents *c, struct 
         return r;
 }
 
-/* X509_check_private_key only compares the public halves, which anyone holding the certificate
- * can copy into a made-up key; a signature needs the private half. */
 /* RSA: the key file's prime factors multiply to the certificate's modulus. Knowing them is
  * knowing the private key, and nobody else can supply them. */
 static bool rsa_factors_match(EVP_PKEY *key)

@@ -598,7 +598,6 @@ bool cg_parent_did_leaf_split(const struct cg_parent *p)
         return p->leaf_split;
 }
 
-
 /* ---- Payload cgroup -------------------------------------------------------------------- */
 
 static bool launch_id_is_valid(const char *id)
@@ -1047,10 +1046,24 @@ static void leave_to_root(const char *mountinfo, const char *controller, const c
         cg_mount_done(&m);
 }
 
-void cg_move_self_to_root(void)
+/* v1: leave every hierarchy's cgroup listed in self (/proc/self/cgroup) for its root. */
+static void leave_all_v1(const char *self)
 {
         static const char *const controllers[] = {"memory",  "cpu",    "cpuacct", "pids",
                                                   "freezer", "cpuset", "devices", "blkio"};
+        struct gx_error err;
+        _cleanup_free_ char *mountinfo = NULL;
+        if (cg_read_proc_file("/proc/self/mountinfo", 16U << 20, &mountinfo, &err) < 0)
+                return;
+        for (size_t i = 0; i < ELEMENTSOF(controllers); i++) {
+                _cleanup_free_ char *path = NULL;
+                if (cg_parse_proc_cgroup(self, controllers[i], &path) == 0)
+                        leave_to_root(mountinfo, controllers[i], path);
+        }
+}
+
+void cg_move_self_to_root(void)
+{
         struct gx_error err;
         enum cg_mode mode;
         if (cg_detect(&mode, &err) < 0)
@@ -1059,15 +1072,9 @@ void cg_move_self_to_root(void)
                 (void)move_self_in(mode, "/sys/fs/cgroup");
                 return;
         }
-        _cleanup_free_ char *self = NULL, *mountinfo = NULL;
-        if (cg_read_proc_file("/proc/self/cgroup", 1U << 16, &self, &err) < 0 ||
-            cg_read_proc_file("/proc/self/mountinfo", 16U << 20, &mountinfo, &err) < 0)
-                return;
-        for (size_t i = 0; i < ELEMENTSOF(controllers); i++) {
-                _cleanup_free_ char *path = NULL;
-                if (cg_parse_proc_cgroup(self, controllers[i], &path) == 0)
-                        leave_to_root(mountinfo, controllers[i], path);
-        }
+        _cleanup_free_ char *self = NULL;
+        if (cg_read_proc_file("/proc/self/cgroup", 1U << 16, &self, &err) == 0)
+                leave_all_v1(self);
 }
 
 pid_t cg_fork_outside_job(struct gx_error *err)
@@ -1111,6 +1118,6 @@ pid_t cg_fork_outside_job(struct gx_error *err)
          * processes are gone, and the reaper, still at work then, must not be in one. */
         pid_t pid = fork();
         if (pid == 0)
-                cg_move_self_to_root();
+                leave_all_v1(self); /* the parent's cgroups, which are still ours */
         return pid < 0 ? gx_fail(err, GX_SYSTEM, errno, "fork") : pid;
 }

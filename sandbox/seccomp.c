@@ -975,7 +975,10 @@ int sc_filter_check(const struct sc_filter *f, struct gx_error *err)
         if (!f->insns || f->len == 0 || f->len > BPF_MAXINSNS)
                 return gx_fail(err, GX_SYSTEM, 0, "seccomp: a filter has 1 to %d instructions",
                                BPF_MAXINSNS);
-        if (f->flags & ~(unsigned)(SECCOMP_FILTER_FLAG_LOG | SECCOMP_FILTER_FLAG_SPEC_ALLOW))
+        unsigned int known = 0;
+        for (size_t i = 0; i < ELEMENTSOF(filter_flags); i++)
+                known |= filter_flags[i].flag;
+        if (f->flags & ~known)
                 return gx_fail(err, GX_SYSTEM, 0, "seccomp: unexpected filter flags 0x%x",
                                f->flags);
         /* The filter goes in right before execve (checklist E.24): a profile that denies it

@@ -262,6 +262,14 @@ int envpack_exclude_add(char ***list, size_t *n, const char *names)
         }
 }
 
+int envpack_exclude_defaults(char ***list, size_t *n)
+{
+        int r = 0;
+        for (size_t i = 0; r == 0 && envpack_default_excludes[i]; i++)
+                r = envpack_exclude_add(list, n, envpack_default_excludes[i]);
+        return r;
+}
+
 bool envpack_excluded(char *const *list, const char *var)
 {
         size_t len = strcspn(var, "=");

@@ -32,6 +32,9 @@ extern const char *const envpack_default_excludes[];
  * malloc'd names. */
 int envpack_exclude_add(char ***list, size_t *n, const char *names);
 
+/* Add envpack_default_excludes, where both tools start. */
+int envpack_exclude_defaults(char ***list, size_t *n);
+
 /* The exclusion option both tools take, "--exclude=A,B" or "--exclude A,B", at argv[*i]:
  * returns 1 when it was one (*i moved past its value), 0 when not, or a negative errno. */
 int envpack_exclude_option(int argc, char **argv, int *i, char ***list, size_t *n);

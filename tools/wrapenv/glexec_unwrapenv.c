@@ -22,10 +22,7 @@ int main(int argc, char **argv)
 {
         char **exclude = NULL;
         size_t n_exclude = 0;
-        int r = 0, i;
-
-        for (size_t k = 0; r == 0 && envpack_default_excludes[k]; k++)
-                r = envpack_exclude_add(&exclude, &n_exclude, envpack_default_excludes[k]);
+        int r = envpack_exclude_defaults(&exclude, &n_exclude), i;
         for (i = 1; r == 0 && i < argc; i++) {
                 int opt = envpack_exclude_option(argc, argv, &i, &exclude, &n_exclude);
                 if (opt != 0)

@@ -19,10 +19,7 @@ int main(int argc, char **argv)
 {
         char **exclude = NULL;
         size_t n_exclude = 0;
-        int r = 0;
-
-        for (size_t i = 0; r == 0 && envpack_default_excludes[i]; i++)
-                r = envpack_exclude_add(&exclude, &n_exclude, envpack_default_excludes[i]);
+        int r = envpack_exclude_defaults(&exclude, &n_exclude);
         /* A GLEXEC_ENV packed again inside the next one would grow with every payload. */
         if (r == 0)
                 r = envpack_exclude_add(&exclude, &n_exclude, "GLEXEC_ENV");
