@@ -13,6 +13,7 @@
 
 #include "common/fdutil.h"
 #include "common/strutil.h"
+#include "cred-cache.h"
 #include "mapping/credential.h"
 #include "mapping/policy.h"
 #include "mapping/token.h"
@@ -136,7 +137,7 @@ int credentials_verify(struct launch *l, const char *cert_path, const char *toke
 
         struct cred_x509_policy policy;
         x509_policy(l, &policy);
-        r = cred_x509_verify(client_cred.buf, client_cred.len, &policy, &l->identity, err);
+        r = cred_cache_verify_x509(client_cred.buf, client_cred.len, &policy, &l->identity, err);
         if (r < 0) {
                 wipe_client_cred();
                 return r;
@@ -263,7 +264,7 @@ static int load_source_proxy(struct launch *l, const char *source_path, char **r
         struct gx_identity other;
         x509_policy(l, &policy);
         policy.require_private_key = true;
-        r = cred_x509_verify(*ret_buf, *ret_len, &policy, &other, err);
+        r = cred_cache_verify_x509(*ret_buf, *ret_len, &policy, &other, err);
         if (r == 0 && (strcmp(other.dn, l->identity.dn) != 0 ||
                        strcmp(other.issuer, l->identity.issuer) != 0))
                 r = gx_fail_public(err, GX_AUTHZ, 0,

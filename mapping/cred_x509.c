@@ -532,8 +532,51 @@ static int check_lifetime(const struct gx_identity *id, const struct cred_x509_p
         return 0;
 }
 
+static void add_hash(unsigned long *hashes, size_t *n, unsigned long h, bool *incomplete)
+{
+        for (size_t i = 0; i < *n; i++)
+                if (hashes[i] == h)
+                        return;
+        if (*n < CRED_TRUST_MAX_HASHES)
+                hashes[(*n)++] = h;
+        else
+                *incomplete = true;
+}
+
+/* What the store's hash_dir lookup loaded is exactly what it read from certdir: it keeps
+ * every certificate and CRL it found in the store's object cache. */
+static void trust_use_from_store(X509_STORE *st, struct cred_trust_use *use)
+{
+        STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(st);
+        for (int i = 0; i < sk_X509_OBJECT_num(objs); i++) {
+                X509_OBJECT *o = sk_X509_OBJECT_value(objs, i);
+                X509 *x = X509_OBJECT_get0_X509(o);
+                X509_CRL *crl = X509_OBJECT_get0_X509_CRL(o);
+                int ok = 0;
+                if (x) {
+                        unsigned long h = X509_NAME_hash_ex(X509_get_subject_name(x), NULL,
+                                                            NULL, &ok);
+                        if (ok)
+                                add_hash(use->cert_hashes, &use->n_cert_hashes, h,
+                                         &use->incomplete);
+                } else if (crl) {
+                        unsigned long h = X509_NAME_hash_ex(X509_CRL_get_issuer(crl), NULL,
+                                                            NULL, &ok);
+                        if (ok)
+                                add_hash(use->crl_hashes, &use->n_crl_hashes, h,
+                                         &use->incomplete);
+                        int64_t next;
+                        if (cred_time_to_unix(X509_CRL_get0_nextUpdate(crl), &next) == 0 &&
+                            next < use->crls_next_update)
+                                use->crls_next_update = next;
+                }
+                if (!ok)
+                        use->incomplete = true;
+        }
+}
+
 int cred_x509_verify(const char *pem, size_t len, const struct cred_x509_policy *policy,
-                     struct gx_identity *ret, struct gx_error *err)
+                     struct gx_identity *ret, struct cred_trust_use *use, struct gx_error *err)
 {
         struct pem_contents c = {};
         X509_STORE *st = NULL;
@@ -542,6 +585,8 @@ int cred_x509_verify(const char *pem, size_t len, const struct cred_x509_policy 
         int r;
 
         ERR_clear_error();
+        if (use)
+                *use = (struct cred_trust_use){.crls_next_update = INT64_MAX};
         if (!policy->certdir)
                 return gx_fail(err, GX_SYSTEM, EINVAL, "no certdir configured");
         r = pem_load(pem, len, &c, err);
@@ -585,7 +630,8 @@ int cred_x509_verify(const char *pem, size_t len, const struct cred_x509_policy 
                 goto out;
         }
         if (policy->vomsdir) {
-                const struct voms_trust trust = {.policy = policy, .store = st, .eec = ee};
+                const struct voms_trust trust = {
+                        .policy = policy, .store = st, .eec = ee, .use = use};
                 r = voms_verify_chain(chain, eec, &trust, id, err);
                 if (r < 0)
                         goto out;
@@ -596,6 +642,8 @@ int cred_x509_verify(const char *pem, size_t len, const struct cred_x509_policy 
 
         id->kind = GX_CRED_X509;
         *ret = *id;
+        if (use)
+                trust_use_from_store(st, use);
         r = 0;
 out:
         free(id);

@@ -762,6 +762,19 @@ static int find_signer(const GX_AC *ac, const struct ac_facts *f, const char *vo
         return 0;
 }
 
+static void note_vo(struct cred_trust_use *use, const char *vo)
+{
+        if (!use)
+                return;
+        for (size_t i = 0; i < use->n_vos; i++)
+                if (strcmp(use->vos[i], vo) == 0)
+                        return;
+        if (use->n_vos < CRED_TRUST_MAX_VOS)
+                gx_strlcpy(use->vos[use->n_vos++], vo, sizeof(use->vos[0]));
+        else
+                use->incomplete = true;
+}
+
 static int check_signer(const GX_AC *ac, const struct ac_facts *f, const struct voms_trust *t,
                         struct gx_error *err)
 {
@@ -772,6 +785,7 @@ static int check_signer(const GX_AC *ac, const struct ac_facts *f, const struct 
         int r = find_signer(ac, f, t->policy->vomsdir, &signer, &chain, err);
         if (r < 0)
                 return r;
+        note_vo(t->use, f->vo);
 
         if (X509_NAME_cmp(f->issuer, X509_get_subject_name(signer)) != 0) {
                 r = ac_deny(err, "issuer name is not the signer's subject");

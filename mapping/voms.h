@@ -15,6 +15,7 @@ struct voms_trust {
         const struct cred_x509_policy *policy; /* vomsdir, host_fqdn, now, check_crls */
         X509_STORE *store;                     /* the site's CA directory */
         X509 *eec;                             /* the holder: end-entity certificate */
+        struct cred_trust_use *use;            /* gets the VOs whose vomsdir was read; may be NULL */
 };
 
 /* Look for a VOMS AC in the proxies chain[0..eec_index-1] (leaf first; the first one found

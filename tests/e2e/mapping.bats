@@ -141,6 +141,114 @@ HOLD_CMD=(/bin/sh -c 'echo s3cret >secret; chmod 0644 secret; pwd; echo ready
         done
 }
 
+# The trust files a launch opened: glexec run as the pilot under strace, which runs it as
+# root's tracee with its setuid bit honoured; the opened paths go to $T/opened.
+launch_opened() {
+        strace -qq -e trace=open,openat -o "$T/strace" -u pilot \
+                env -i -C "$PILOT_HOME" PATH=/usr/local/bin:/usr/bin:/bin \
+                GLEXEC_CLIENT_CERT="$(proxy "$1")" "$GLEXEC" /bin/true
+        # The .lsc file is opened below its directory's fd, by its name alone.
+        grep -o '"[^"]*"' "$T/strace" |
+                grep -e "$GSEC/certificates/" -e "$GSEC/vomsdir/" -e '\.lsc"$' >"$T/opened" || true
+}
+
+# A launch with proxy $1 that took its verification from the cache.
+reused() {
+        launch_opened "$1"
+        cat "$T/opened"
+        [ ! -s "$T/opened" ]
+}
+
+# Alice's certificate revoked in the CA's CRL, which is rewritten in place.
+revoke_alice() {
+        local ca=$T/ca
+        cp -r "$GX_FX/work" "$ca"
+        sed -i "s#$GX_FX/work#$ca#g" "$ca/openssl.cnf"
+        openssl ca -config "$ca/openssl.cnf" -revoke "$ca/alice.pem" 2>/dev/null
+        openssl ca -config "$ca/openssl.cnf" -gencrl -out "$ca/new.crl" 2>/dev/null
+        cat "$ca/new.crl" >"$GSEC"/certificates/*.r0
+}
+
+@test "mapping: a verified proxy is reused only while the trust files it relied on are unchanged" {
+        local cache=$GX_PREFIX/var/cache/glexec-ng entry
+        local alice="5001 2001 2001,2000 alicea alicea"
+        rm -rf "$cache"
+        write_config mapping
+        voms_files
+        # Trust files changed within a second of a launch are not relied on.
+        sleep 2
+
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy voms_good)" -- "${ID_CMD[@]}"
+        echo "$output"
+        [ "$status" -eq 0 ]
+        [ "$output" = "$alice" ]
+        entry=$(cd "$cache" && ls | grep -x 'cred-[0-9a-f]*')
+        [ "$(stat -c '%U %a' "$cache/$entry")" = "root 600" ]
+        # The entry is used: a launch reads none of the CA, CRL and .lsc files, where a
+        # launch without it reads all three.
+        reused voms_good
+        rm "$cache/$entry"
+        launch_opened voms_good
+        cat "$T/opened"
+        grep -q '\.0"$' "$T/opened"
+        grep -q '\.r0"$' "$T/opened"
+        grep -q '\.lsc"$' "$T/opened"
+        reused voms_good
+
+        # A torn entry, a flipped byte, one owned by the pilot, another proxy's entry under
+        # this name: each is verified afresh and replaced by a good one.
+        truncate -s 100 "$cache/$entry"
+        launch_opened voms_good
+        [ -s "$T/opened" ]
+        reused voms_good
+        printf '\377' | dd of="$cache/$entry" bs=1 seek=300 conv=notrunc status=none
+        launch_opened voms_good
+        [ -s "$T/opened" ]
+        reused voms_good
+        chown pilot "$cache/$entry"
+        launch_opened voms_good
+        [ -s "$T/opened" ]
+        [ "$(stat -c %U "$cache/$entry")" = root ]
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy voms_2level)" -- /bin/true
+        [ "$status" -eq 0 ]
+        cp "$cache/$(cd "$cache" && ls | grep -x 'cred-[0-9a-f]*' | grep -vx "$entry")" \
+                "$cache/$entry"
+        launch_opened voms_good
+        [ -s "$T/opened" ]
+        reused voms_good
+
+        # The lifetime asked for is checked at each use: asking more than the proxy has left
+        # is refused, not taken from the cache.
+        write_config mapping credentials.min_proxy_lifetime=99999999
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy voms_good)" -- /bin/true
+        echo "$output"
+        [ "$status" -eq 203 ]
+        write_config mapping
+
+        # The .lsc file rewritten in place: the AC's signer no longer matches.
+        cp "$GSEC/vomsdir/atlas/voms.glexec-test.org.lsc" "$T/lsc.good"
+        sed '1s/Services/Impostors/' "$T/lsc.good" >"$GSEC/vomsdir/atlas/voms.glexec-test.org.lsc"
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy voms_good)" -- /bin/true
+        echo "$output"
+        [ "$status" -eq 203 ]
+        cat "$T/lsc.good" >"$GSEC/vomsdir/atlas/voms.glexec-test.org.lsc"
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy voms_good)" -- "${ID_CMD[@]}"
+        [ "$status" -eq 0 ]
+        [ "$output" = "$alice" ]
+        sleep 2
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy voms_good)" -- /bin/true
+        [ "$status" -eq 0 ]
+        reused voms_good
+
+        # Alice revoked by a CRL rewritten in place (same inode, same directory), with a valid
+        # entry in the cache: refused at once.
+        revoke_alice
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy voms_good)" -- /bin/true
+        echo "$output"
+        [ "$status" -eq 203 ]
+        [[ "$output" == *revoked* ]]
+}
+
 @test "mapping: map file lines in the full and the short FQAN form match the same FQANs" {
         write_config mapping
         local long='"/atlas/Role=NULL/Capability=NULL" atlas007'

@@ -26,6 +26,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         static struct gx_identity id;
         struct gx_error err;
         memset(&err, 0, sizeof(err));
-        (void)cred_x509_verify((const char *)data + 1, size - 1, &policy, &id, &err);
+        (void)cred_x509_verify((const char *)data + 1, size - 1, &policy, &id, NULL, &err);
         return 0;
 }

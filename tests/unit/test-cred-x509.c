@@ -5,6 +5,7 @@
  *   test-cred-x509                  the unit test
  *   test-cred-x509 --oracle PROG    also compare every voms_* fixture with libvomsapi
  *                                   (tests/oracle/voms-oracle) */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -121,7 +122,7 @@ static int verify_buf(const char *buf, size_t len, const struct cred_x509_policy
 {
         memset(id, 0, sizeof(*id));
         memset(err, 0, sizeof(*err));
-        int r = cred_x509_verify(buf, len, p, id, err);
+        int r = cred_x509_verify(buf, len, p, id, NULL, err);
         if (r < 0) {
                 /* Every refusal is an authorization failure with a short public message, and no
                  * message ever carries PEM material. */
@@ -323,7 +324,7 @@ static void test_switches(void)
         char path[PATH_MAX];
         size_t len;
         char *buf = read_file(fx_path(path, sizeof(path), "proxies/voms_certfallback.pem"), &len);
-        CHECK(buf && cred_x509_verify(buf, len, &p, &id, &err) < 0);
+        CHECK(buf && cred_x509_verify(buf, len, &p, &id, NULL, &err) < 0);
         CHECK(err.class == GX_SYSTEM);
         free(buf);
 }
@@ -697,6 +698,70 @@ static void test_oracle(const char *oracle)
         CHECK(compared >= 8);
 }
 
+/* The CA's hash, from the name of its certificate in the fixtures' certdir (<hash>.0). */
+static unsigned long ca_hash(void)
+{
+        char path[PATH_MAX];
+        DIR *d = opendir(fx_path(path, sizeof(path), "certificates"));
+        struct dirent *de;
+        unsigned long h = 0;
+        while (d && (de = readdir(d)))
+                if (strlen(de->d_name) == 10 && strcmp(de->d_name + 8, ".0") == 0)
+                        h = strtoul(de->d_name, NULL, 16);
+        if (d)
+                closedir(d);
+        CHECK(h != 0);
+        return h;
+}
+
+static void expect_use(const char *name, const struct cred_x509_policy *p, bool crls,
+                       const char *vos)
+{
+        struct gx_identity id;
+        struct gx_error err;
+        struct cred_trust_use use;
+        char path[PATH_MAX], rel[128], got[256] = "";
+        size_t len;
+        snprintf(rel, sizeof(rel), "proxies/%s.pem", name);
+        char *buf = read_file(fx_path(path, sizeof(path), rel), &len);
+        CHECK(buf && cred_x509_verify(buf, len, p, &id, &use, &err) == 0);
+        free(buf);
+        unsigned long h = ca_hash();
+        CHECK(!use.incomplete);
+        CHECK(use.n_cert_hashes == 1 && use.cert_hashes[0] == h);
+        if (crls) {
+                CHECK(use.n_crl_hashes == 1 && use.crl_hashes[0] == h);
+                /* default_crl_days = 30 in the fixtures' CA */
+                CHECK(use.crls_next_update > p->now + 29 * 86400 &&
+                      use.crls_next_update <= p->now + 31 * 86400);
+        } else {
+                CHECK(use.n_crl_hashes == 0 && use.crls_next_update == INT64_MAX);
+        }
+        for (size_t i = 0; i < use.n_vos; i++)
+                snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s", i ? "," : "",
+                         use.vos[i]);
+        if (strcmp(got, vos) != 0)
+                fprintf(stderr, "%s: VOs read \"%s\", expected \"%s\"\n", name, got, vos);
+        CHECK(strcmp(got, vos) == 0);
+}
+
+/* What a verification reports to have relied on: the CA's certificate and CRL (both under
+ * the CA's subject hash), the CRL's nextUpdate, and the VOs whose vomsdir entries it read,
+ * through an .lsc file (atlas) or the legacy certificate layout (dteam). */
+static void test_trust_use(void)
+{
+        struct cred_x509_policy p = default_policy();
+        expect_use("valid", &p, true, "");
+        p.check_crls = false;
+        expect_use("valid", &p, false, "");
+        if (!can_trust)
+                return;
+        p = default_policy();
+        expect_use("voms_good", &p, true, "atlas");
+        expect_use("voms_certfallback", &p, true, "dteam");
+        expect_use("voms_two_acs", &p, true, "atlas,dteam");
+}
+
 int main(int argc, char **argv)
 {
         const char *oracle = argc == 3 && strcmp(argv[1], "--oracle") == 0 ? argv[2] : NULL;
@@ -722,6 +787,7 @@ int main(int argc, char **argv)
                 test_forged_key();
                 test_names();
                 test_parse_unverified();
+                test_trust_use();
                 if (oracle && can_trust)
                         test_oracle(oracle);
                 CHECK(!oracle || can_trust);

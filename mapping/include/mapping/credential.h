@@ -24,9 +24,28 @@ struct cred_x509_policy {
         bool check_crls;
 };
 
-/* Verify a PEM proxy file (certificate, optional key, chain). */
+/* The site's trust files that a successful verification relied on, so that a store of
+ * verified results can tell when one has gone stale. hash_dir reads a certificate or CRL by
+ * the hash of a name: every <hash>.N (certificates) or <hash>.rN (CRLs) file of the hashes
+ * listed here may have been read, and nothing else of certdir; of vomsdir, the files in
+ * vomsdir/<vo>/ for the VOs listed and the plain files in vomsdir itself (the legacy layout). */
+#define CRED_TRUST_MAX_HASHES 16
+#define CRED_TRUST_MAX_VOS 8
+struct cred_trust_use {
+        unsigned long cert_hashes[CRED_TRUST_MAX_HASHES];
+        size_t n_cert_hashes;
+        unsigned long crl_hashes[CRED_TRUST_MAX_HASHES];
+        size_t n_crl_hashes;
+        int64_t crls_next_update; /* earliest nextUpdate of those CRLs; INT64_MAX if none */
+        char vos[CRED_TRUST_MAX_VOS][256];
+        size_t n_vos;
+        bool incomplete; /* more than the arrays hold: do not rely on the lists */
+};
+
+/* Verify a PEM proxy file (certificate, optional key, chain). When use is not NULL and the
+ * verification succeeds, it is filled with the trust files the result depends on. */
 int cred_x509_verify(const char *pem, size_t len, const struct cred_x509_policy *policy,
-                     struct gx_identity *ret, struct gx_error *err);
+                     struct gx_identity *ret, struct cred_trust_use *use, struct gx_error *err);
 
 /* Parse a DER VOMS AC container (the value of proxy extension 1.3.6.1.4.1.8005.100.100.5) and
  * apply every check that needs neither the holder nor a trust anchor: structure, version,

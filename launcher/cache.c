@@ -1,0 +1,135 @@
+#include "cache.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "build-config.h"
+#include "common/fdutil.h"
+#include "common/macro.h"
+#include "log.h"
+
+#define CACHE_PARENT GLEXEC_LOCALSTATEDIR "/cache"
+#define CACHE_NAME "glexec-ng"
+
+int cache_dir_open(const char *what)
+{
+        const int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+        struct gx_error e = {0};
+        _cleanup_close_ int parent = gx_open_trusted_dir(CACHE_PARENT, &e);
+        if (parent < 0)
+                return -1;
+        /* Made once; every later launch only opens it. */
+        int fd = openat(parent, CACHE_NAME, flags);
+        if (fd < 0 && errno == ENOENT &&
+            (mkdirat(parent, CACHE_NAME, 0700) == 0 || errno == EEXIST))
+                fd = openat(parent, CACHE_NAME, flags);
+        struct stat st;
+        if (fd >= 0 && (fstat(fd, &st) < 0 || !gx_stat_is_trusted(&st))) {
+                log_msg(LOG_LVL_WARNING, "%s/%s is not root's alone: %s not used", CACHE_PARENT,
+                        CACHE_NAME, what);
+                close(fd);
+                return -1;
+        }
+        return fd;
+}
+
+int cache_sha256(const void *const *parts, const size_t *lens, size_t n, unsigned char ret[32])
+{
+        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        unsigned int dlen = 0;
+        bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+        for (size_t i = 0; ok && i < n; i++)
+                ok = EVP_DigestUpdate(ctx, parts[i], lens[i]) == 1;
+        ok = ok && EVP_DigestFinal_ex(ctx, ret, &dlen) == 1 && dlen == 32;
+        EVP_MD_CTX_free(ctx);
+        return ok ? 0 : -EIO;
+}
+
+static int file_identity(const char *path, char *buf, size_t size)
+{
+        struct stat st;
+        if (stat(path, &st) < 0)
+                return -errno;
+        int n = snprintf(buf, size, "%llu:%llu %lld %lld.%09ld", (unsigned long long)st.st_dev,
+                         (unsigned long long)st.st_ino, (long long)st.st_size,
+                         (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+        return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
+}
+
+/* This binary's version and installed file, and the file libcrypto was loaded from (the same
+ * file when it is linked in). Computed once per process. */
+static const char *self_identity(void)
+{
+        static char id[256];
+        if (id[0])
+                return id;
+        char exe[96], crypto[96];
+        Dl_info info;
+        if (file_identity("/proc/self/exe", exe, sizeof(exe)) < 0 ||
+            dladdr((void *)OpenSSL_version, &info) == 0 || !info.dli_fname ||
+            file_identity(info.dli_fname, crypto, sizeof(crypto)) < 0)
+                return NULL;
+        snprintf(id, sizeof(id), "glexec-ng %s %s libcrypto %s\n", GLEXEC_VERSION, exe, crypto);
+        return id;
+}
+
+int cache_entry_name(const char *kind, const void *const *parts, const size_t *lens, size_t n,
+                     char ret[CACHE_ENTRY_NAME_MAX])
+{
+        const char *self = self_identity();
+        size_t klen = strlen(kind);
+        if (!self || klen > 16 || n > 15)
+                return -EINVAL;
+        const void *all[16] = {self};
+        size_t all_lens[16] = {strlen(self)};
+        memcpy(all + 1, parts, n * sizeof(*parts));
+        memcpy(all_lens + 1, lens, n * sizeof(*lens));
+        unsigned char d[32];
+        if (cache_sha256(all, all_lens, n + 1, d) < 0)
+                return -EIO;
+        memcpy(ret, kind, klen);
+        ret[klen] = '-';
+        for (size_t i = 0; i < sizeof(d); i++)
+                snprintf(ret + klen + 1 + 2 * i, 3, "%02x", d[i]);
+        return 0;
+}
+
+int cache_entry_read(int dir, const char *name, size_t max, char **ret, size_t *ret_len)
+{
+        /* O_NOATIME: a read must not dirty the inode (and the journal) at every launch. */
+        _cleanup_close_ int fd = openat(dir, name, O_RDONLY | O_NOATIME | O_NOFOLLOW | O_CLOEXEC);
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !gx_stat_is_trusted(&st) ||
+            (size_t)st.st_size > max)
+                return -1;
+        return gx_read_all(fd, max, ret, ret_len) < 0 ? -1 : 0;
+}
+
+void cache_entry_write(int dir, const char *name, const void *const *parts, const size_t *lens,
+                       size_t n, const struct timespec *mtime)
+{
+        char tmp[CACHE_ENTRY_NAME_MAX + 32];
+        snprintf(tmp, sizeof(tmp), "%s.tmp-%d", name, (int)getpid());
+        int fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return;
+        bool ok = true;
+        for (size_t i = 0; ok && i < n; i++)
+                ok = gx_write_full(fd, parts[i], lens[i]) == 0;
+        if (ok && mtime) {
+                const struct timespec times[2] = {{.tv_nsec = UTIME_OMIT}, *mtime};
+                ok = futimens(fd, times) == 0;
+        }
+        ok = close(fd) == 0 && ok;
+        if (!ok || renameat(dir, tmp, dir, name) < 0)
+                unlinkat(dir, tmp, 0);
+}

@@ -1,0 +1,38 @@
+/* Results glexec may reuse across launches (the compiled seccomp filter, verified proxies),
+ * kept in GLEXEC_LOCALSTATEDIR/cache/glexec-ng.
+ *
+ * Whoever can write that directory could hand glexec a result of their choosing, so it must
+ * be root's along its whole path (gx_open_trusted_dir), and each entry root's and writable by
+ * nobody else. Entries are named by a SHA-256 over what they were made from and over this
+ * glexec binary, and carry a checksum of their own: a missing, foreign, torn or damaged entry
+ * is never used, only remade. Using the cache needs root (the setuid binary); a failure of
+ * the cache only costs the work it would have saved. */
+#pragma once
+
+#include <stddef.h>
+#include <time.h>
+
+#define CACHE_ENTRY_NAME_MAX (16 + 1 + 64 + 1)
+
+/* The cache directory, created on first use when its parent is trusted; -1 if unusable
+ * (what names the user of the cache in the warning about an untrusted directory). */
+int cache_dir_open(const char *what);
+
+/* SHA-256 of the concatenated parts. */
+int cache_sha256(const void *const *parts, const size_t *lens, size_t n, unsigned char ret[32]);
+
+/* "<kind>-" and the hex SHA-256 of this glexec's version and installed file (its identity
+ * and the libcrypto it runs with, so that a rebuilt or updated binary never takes its
+ * predecessor's results) and of the parts. kind: at most 16 characters. */
+int cache_entry_name(const char *kind, const void *const *parts, const size_t *lens, size_t n,
+                     char ret[CACHE_ENTRY_NAME_MAX]);
+
+/* The whole entry name in dir, if it is a regular file of root's that nobody else may write
+ * and at most max bytes long; -1 otherwise (the caller frees *ret). */
+int cache_entry_read(int dir, const char *name, size_t max, char **ret, size_t *ret_len);
+
+/* Write the parts as entry name: under a private name first, then renamed over it, so that
+ * readers see a whole entry or none. mtime, if not NULL, becomes the entry's modification
+ * time. Failures are silent: the next launch redoes the work. */
+void cache_entry_write(int dir, const char *name, const void *const *parts, const size_t *lens,
+                       size_t n, const struct timespec *mtime);

@@ -1,0 +1,347 @@
+/* Verifying a VOMS proxy costs about 2 ms of every launch with OpenSSL 3.0 (bench/RESULTS.md):
+ * each certificate's public key goes through the provider decoder machinery, and the CA and
+ * CRL files are read and parsed again. A pilot presents the same proxy for many payloads of
+ * one user, and the outcome depends only on the proxy's bytes, the policy, the clock and the
+ * site's trust files. So a successful verification is kept in the cache (cache.h), named by
+ * the SHA-256 of the bytes and the policy, together with:
+ *   - when it was made and until when it holds: the earliest end of the chain, the VOMS ACs
+ *     and the CRLs' nextUpdate;
+ *   - a stamp (inode, size, mode, owner, mtime, ctime) of every trust file it relied on
+ *     (cred_trust_use) and of the directories they are in, whose mtime changes when a file is
+ *     added, removed or renamed there (a new CRL, a CA taken out).
+ * It is used only if every stamp still matches, so a CRL rewritten in place, a CA or .lsc
+ * file replaced or edited, or a change of the policy sends the launch to a full verification.
+ * Files changed within a second of the launch's start are not trusted to be the ones OpenSSL
+ * read, and such a result is not kept. Refusals are never kept. */
+#include "cred-cache.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "common/fdutil.h"
+#include "common/macro.h"
+#include "common/strutil.h"
+#include "log.h"
+
+#define MAX_STAMPS 64
+/* Files of one hash in certdir (<hash>.0, .1, ...): more is not a real CA directory. */
+#define MAX_SUFFIX 16
+/* Expired entries are removed at most this often, on a verification that stores one. */
+#define PRUNE_INTERVAL 600
+#define PRUNE_MARK "cred-pruned"
+
+static const char entry_magic[8] = {'g', 'x', 'c', 'r', 'e', 'd', 0, 1};
+
+struct trust_stamp {
+        char path[232];
+        uint32_t mode, uid, gid, pad;
+        uint64_t dev, ino;
+        int64_t size, mtime_sec, mtime_nsec, ctime_sec, ctime_nsec;
+};
+
+struct entry_header {
+        char magic[8];
+        int64_t verified_at; /* policy->now of the verification */
+        int64_t expires;     /* first second at which it no longer holds */
+        uint32_t n_stamps;
+        uint32_t pad;
+        unsigned char digest[32]; /* SHA-256 of the name, the fields above, stamps, identity */
+};
+
+/* Compared and hashed as bytes: no padding may hide in them. */
+_Static_assert(sizeof(struct trust_stamp) == 232 + 4 * 4 + 2 * 8 + 5 * 8, "trust_stamp padding");
+_Static_assert(sizeof(struct entry_header) == 8 + 2 * 8 + 2 * 4 + 32, "entry_header padding");
+
+struct stamps {
+        struct trust_stamp s[MAX_STAMPS];
+        size_t n;
+        bool unusable; /* too many, a path too long, a file changed too recently */
+};
+
+static void stamp_from_stat(struct trust_stamp *t, const struct stat *st)
+{
+        *t = (struct trust_stamp){
+                .mode = st->st_mode,
+                .uid = st->st_uid,
+                .gid = st->st_gid,
+                .dev = st->st_dev,
+                .ino = st->st_ino,
+                .size = st->st_size,
+                .mtime_sec = st->st_mtim.tv_sec,
+                .mtime_nsec = st->st_mtim.tv_nsec,
+                .ctime_sec = st->st_ctim.tv_sec,
+                .ctime_nsec = st->st_ctim.tv_nsec,
+        };
+}
+
+/* Stamp path as stat(2) sees it: through symbolic links, as OpenSSL opens the files.
+ * -ENOENT if it does not exist (nothing is added), 0 if stamped; *is_dir tells which. */
+static int add_stamp(struct stamps *s, const char *path, int64_t now, bool *is_dir)
+{
+        struct stat st;
+        if (stat(path, &st) < 0)
+                return errno == ENOENT ? -ENOENT : (s->unusable = true, -errno);
+        *is_dir = S_ISDIR(st.st_mode);
+        if (s->n >= MAX_STAMPS || strlen(path) >= sizeof(s->s[0].path) ||
+            st.st_mtim.tv_sec >= now - 1 || st.st_ctim.tv_sec >= now - 1) {
+                s->unusable = true;
+                return 0;
+        }
+        stamp_from_stat(&s->s[s->n], &st);
+        gx_strlcpy(s->s[s->n].path, path, sizeof(s->s[0].path));
+        s->n++;
+        return 0;
+}
+
+/* certdir/<hash>.<prefix>0, .1, ... up to the first that does not exist, as hash_dir reads
+ * them. */
+static void stamp_hash_files(struct stamps *s, const char *certdir, unsigned long hash,
+                             const char *prefix, int64_t now)
+{
+        for (int k = 0; k < MAX_SUFFIX; k++) {
+                char path[PATH_MAX];
+                bool dir;
+                snprintf(path, sizeof(path), "%s/%08lx.%s%d", certdir, hash, prefix, k);
+                if (add_stamp(s, path, now, &dir) == -ENOENT)
+                        return;
+        }
+        s->unusable = true;
+}
+
+/* The directory and every entry in it but subdirectories and dot files (voms.c's view). */
+static void stamp_dir_files(struct stamps *s, const char *path, int64_t now)
+{
+        bool is_dir = false;
+        if (add_stamp(s, path, now, &is_dir) < 0 || !is_dir)
+                return;
+        DIR *d = opendir(path);
+        if (!d) {
+                s->unusable = true;
+                return;
+        }
+        struct dirent *de;
+        while (!s->unusable && (de = readdir(d))) {
+                char sub[PATH_MAX];
+                bool sub_dir;
+                if (de->d_name[0] == '.' || de->d_type == DT_DIR)
+                        continue;
+                snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
+                (void)add_stamp(s, sub, now, &sub_dir);
+        }
+        closedir(d);
+}
+
+static void stamps_collect(struct stamps *s, const struct cred_x509_policy *policy,
+                           const struct cred_trust_use *use)
+{
+        bool dir;
+        s->n = 0;
+        s->unusable = use->incomplete;
+        if (add_stamp(s, policy->certdir, policy->now, &dir) < 0)
+                s->unusable = true;
+        for (size_t i = 0; i < use->n_cert_hashes; i++)
+                stamp_hash_files(s, policy->certdir, use->cert_hashes[i], "", policy->now);
+        for (size_t i = 0; i < use->n_crl_hashes; i++)
+                stamp_hash_files(s, policy->certdir, use->crl_hashes[i], "r", policy->now);
+        if (use->n_vos > 0 && policy->vomsdir) {
+                stamp_dir_files(s, policy->vomsdir, policy->now);
+                for (size_t i = 0; i < use->n_vos; i++) {
+                        char path[PATH_MAX];
+                        snprintf(path, sizeof(path), "%s/%s", policy->vomsdir, use->vos[i]);
+                        stamp_dir_files(s, path, policy->now);
+                }
+        }
+}
+
+static bool stamps_hold(const struct trust_stamp *stamps, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                struct stat st;
+                struct trust_stamp now;
+                if (stat(stamps[i].path, &st) < 0)
+                        return false;
+                stamp_from_stat(&now, &st);
+                memcpy(now.path, stamps[i].path, sizeof(now.path));
+                if (memcmp(&now, &stamps[i], sizeof(now)) != 0)
+                        return false;
+        }
+        return true;
+}
+
+/* "cred-" and the hash of the policy (all of it but the clock and the lifetime asked for,
+ * which are checked at each use) and the credential's bytes. */
+static int entry_name(const char *pem, size_t len, const struct cred_x509_policy *p,
+                      char ret[CACHE_ENTRY_NAME_MAX])
+{
+        char flags[64];
+        snprintf(flags, sizeof(flags), "key %d limited %d legacy %d crls %d\n",
+                 p->require_private_key, p->allow_limited, p->allow_legacy, p->check_crls);
+        const char *vomsdir = p->vomsdir ? p->vomsdir : "";
+        const char *host = p->host_fqdn ? p->host_fqdn : "";
+        /* Each string with its terminating NUL, so that no two policies read alike. */
+        const void *parts[] = {"x509\n", p->certdir, vomsdir, host, flags, pem};
+        const size_t lens[] = {5, strlen(p->certdir) + 1, strlen(vomsdir) + 1, strlen(host) + 1,
+                               strlen(flags), len};
+        return cache_entry_name("cred", parts, lens, ELEMENTSOF(parts), ret);
+}
+
+static int entry_digest(const char *name, const struct entry_header *h,
+                        const struct trust_stamp *stamps, const struct gx_identity *id,
+                        unsigned char ret[32])
+{
+        const void *parts[] = {name, &h->verified_at, &h->expires, &h->n_stamps, stamps, id};
+        const size_t lens[] = {strlen(name) + 1, sizeof(h->verified_at), sizeof(h->expires),
+                               sizeof(h->n_stamps), h->n_stamps * sizeof(*stamps), sizeof(*id)};
+        return cache_sha256(parts, lens, ELEMENTSOF(parts), ret);
+}
+
+static bool terminated(const char *s, size_t size)
+{
+        return memchr(s, '\0', size) != NULL;
+}
+
+static bool identity_sane(const struct gx_identity *id)
+{
+        if (id->kind != GX_CRED_X509 || id->n_fqans > GX_MAX_FQANS ||
+            !terminated(id->dn, sizeof(id->dn)) || !terminated(id->issuer, sizeof(id->issuer)))
+                return false;
+        for (size_t i = 0; i < id->n_fqans; i++)
+                if (!terminated(id->fqans[i], sizeof(id->fqans[i])))
+                        return false;
+        return true;
+}
+
+/* 0 with *ret filled, or -1: no usable entry. */
+static int entry_load(int dir, const char *name, const struct cred_x509_policy *policy,
+                      struct gx_identity *ret)
+{
+        const size_t max = sizeof(struct entry_header) + MAX_STAMPS * sizeof(struct trust_stamp) +
+                           sizeof(struct gx_identity);
+        _cleanup_free_ char *buf = NULL;
+        size_t n = 0;
+        if (cache_entry_read(dir, name, max, &buf, &n) < 0 || n < sizeof(struct entry_header))
+                return -1;
+        struct entry_header h;
+        memcpy(&h, buf, sizeof(h));
+        if (memcmp(h.magic, entry_magic, sizeof(h.magic)) != 0 || h.n_stamps > MAX_STAMPS ||
+            n != sizeof(h) + h.n_stamps * sizeof(struct trust_stamp) + sizeof(*ret))
+                return -1;
+        _cleanup_free_ struct trust_stamp *stamps = calloc(MAX_STAMPS, sizeof(*stamps));
+        _cleanup_free_ struct gx_identity *id = malloc(sizeof(*id));
+        unsigned char d[32];
+        if (!stamps || !id)
+                return -1;
+        memcpy(stamps, buf + sizeof(h), h.n_stamps * sizeof(*stamps));
+        memcpy(id, buf + sizeof(h) + h.n_stamps * sizeof(*stamps), sizeof(*id));
+        if (entry_digest(name, &h, stamps, id, d) < 0 || memcmp(d, h.digest, sizeof(d)) != 0 ||
+            !identity_sane(id))
+                return -1;
+        for (size_t i = 0; i < h.n_stamps; i++)
+                if (!terminated(stamps[i].path, sizeof(stamps[i].path)))
+                        return -1;
+
+        /* The clock: not before the verification (a clock set back), not past its end, and
+         * the lifetime asked for now still left, else a full verification says why not. */
+        if (policy->now < h.verified_at || policy->now >= h.expires ||
+            id->not_after - policy->now < 0 ||
+            (uint64_t)(id->not_after - policy->now) < policy->min_lifetime)
+                return -1;
+        if (policy->vomsdir && h.n_stamps > 0) {
+                struct gx_error e = {0};
+                int vfd = gx_open_trusted_dir(policy->vomsdir, &e);
+                if (vfd < 0)
+                        return -1;
+                close(vfd);
+        }
+        if (!stamps_hold(stamps, h.n_stamps))
+                return -1;
+        *ret = *id;
+        return 0;
+}
+
+/* Remove expired entries (an entry's mtime is its end), at most every PRUNE_INTERVAL. */
+static void prune(int dir, int64_t now)
+{
+        struct stat st;
+        if (fstatat(dir, PRUNE_MARK, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            st.st_mtim.tv_sec > now - PRUNE_INTERVAL && st.st_mtim.tv_sec <= now)
+                return;
+        int mark = openat(dir, PRUNE_MARK, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (mark < 0)
+                return;
+        (void)futimens(mark, NULL);
+        close(mark);
+        int dfd = dup(dir);
+        DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+        if (!d) {
+                safe_close(dfd);
+                return;
+        }
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (strncmp(de->d_name, "cred-", 5) != 0 || strcmp(de->d_name, PRUNE_MARK) == 0)
+                        continue;
+                bool tmp = strstr(de->d_name, ".tmp-") != NULL;
+                if (fstatat(dir, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                    (tmp ? st.st_mtim.tv_sec < now - PRUNE_INTERVAL : st.st_mtim.tv_sec <= now))
+                        (void)unlinkat(dir, de->d_name, 0);
+        }
+        closedir(d);
+}
+
+static void entry_store(int dir, const char *name, const struct cred_x509_policy *policy,
+                        const struct gx_identity *id, const struct cred_trust_use *use)
+{
+        _cleanup_free_ struct stamps *s = calloc(1, sizeof(*s));
+        if (!s)
+                return;
+        stamps_collect(s, policy, use);
+        int64_t expires = id->not_after < use->crls_next_update ? id->not_after
+                                                                 : use->crls_next_update;
+        if (s->unusable || expires <= policy->now)
+                return;
+        struct entry_header h = {
+                .verified_at = policy->now,
+                .expires = expires,
+                .n_stamps = (uint32_t)s->n,
+        };
+        memcpy(h.magic, entry_magic, sizeof(h.magic));
+        if (entry_digest(name, &h, s->s, id, h.digest) < 0)
+                return;
+        const void *parts[] = {&h, s->s, id};
+        const size_t lens[] = {sizeof(h), s->n * sizeof(s->s[0]), sizeof(*id)};
+        const struct timespec end = {.tv_sec = (time_t)expires};
+        cache_entry_write(dir, name, parts, lens, ELEMENTSOF(parts), &end);
+        prune(dir, policy->now);
+}
+
+int cred_cache_verify_x509(const char *pem, size_t len, const struct cred_x509_policy *policy,
+                           struct gx_identity *ret, struct gx_error *err)
+{
+        char name[CACHE_ENTRY_NAME_MAX];
+        _cleanup_close_ int dir = geteuid() == 0 && policy->certdir &&
+                                                  entry_name(pem, len, policy, name) == 0
+                                          ? cache_dir_open("credential cache")
+                                          : -1;
+        if (dir >= 0 && entry_load(dir, name, policy, ret) == 0) {
+                log_msg(LOG_LVL_DEBUG, "credential: verified by an earlier launch (%s)", name);
+                return 0;
+        }
+        _cleanup_free_ struct cred_trust_use *use = calloc(1, sizeof(*use));
+        if (!use)
+                return gx_fail(err, GX_SYSTEM, ENOMEM, "credential");
+        int r = cred_x509_verify(pem, len, policy, ret, use, err);
+        if (r == 0 && dir >= 0)
+                entry_store(dir, name, policy, ret, use);
+        return r;
+}

@@ -1,0 +1,12 @@
+/* Verified proxies, kept so that the same proxy presented again is not verified again. */
+#pragma once
+
+#include "common/error.h"
+#include "mapping/credential.h"
+
+/* cred_x509_verify(), or the identity an earlier launch of this glexec verified for the same
+ * bytes under the same policy, when it is still valid at policy->now for policy->min_lifetime
+ * and none of the trust files it relied on has changed since. Only successes are kept; every
+ * refusal comes from a full verification. */
+int cred_cache_verify_x509(const char *pem, size_t len, const struct cred_x509_policy *policy,
+                           struct gx_identity *ret, struct gx_error *err);
