@@ -164,8 +164,8 @@ def rss_section(out):
 # ends with its waitpid (after the last mark). Marks of one launch come from the supervisor,
 # the namespace init and the payload up to its exec; in time order they form the launch's
 # critical path (the reaper waits in parallel and records none), except for the supervisor's
-# sync of the "start" record, which runs beside the init's setup: the init stage in which it
-# ends is split at its mark.
+# write and sync of the "start" record, which run beside the init's setup: the init stages in
+# which they end are split at their marks.
 STAGES = [
     ("main", "exec of glexec, loading, library init"),
     ("hygiene", "process hygiene, command line"),
@@ -178,9 +178,9 @@ STAGES = [
     ("cgroup-create", "cgroup create with limits"),
     ("sandbox-stage", "sandbox dir, credential copy, stage-in, environment"),
     ("reaper", "reaper fork"),
-    ("audit-start", "audit record \"start\", written"),
     ("clone", "clone3: user, mount, PID namespaces"),
     ("id-maps", "uid/gid maps, start signal to the init"),
+    ("audit-start", "supervisor: \"start\" record written (parallel to the init)"),
     ("audit-sync-start", "supervisor: \"start\" record synced (parallel to the init)"),
     ("init-cgroup", "init: enters the payload cgroup (v1)"),
     ("init-mounts", "init: mounts (/proc, /tmp, sandbox isolation)"),
@@ -194,7 +194,7 @@ STAGES = [
     ("staging-out", "stage-out"),
     ("audit-end", "audit record \"end\", written"),
     ("teardown", "teardown: sandbox, lock, reaper"),
-    ("audit-sync-end", "audit record \"end\" synced"),
+    ("audit-sync-end", "audit record \"end\" synced (what is left after the teardown)"),
     ("report", "report on --report-fd"),
 ]
 EXIT_LABEL = "exit (to the caller's waitpid)"
@@ -267,8 +267,8 @@ def stage_section(out, meta):
              "with the peers as in the back-to-back run. Each stage runs from the previous "
              "mark to its own, in launch order, across the supervisor, the namespace init and "
              "the payload; the first starts at the harness's fork and the last ends at its "
-             "waitpid. The supervisor's sync of the \"start\" audit record runs beside the "
-             "init's setup, so the init stage in which it ends is split at its mark. "
+             "waitpid. The supervisor's write and sync of the \"start\" audit record run beside "
+             "the init's setup, so the init stages in which they end are split at their marks. "
              "\"-\" where this glexec has no such stage." %
              ", ".join("%d %s" % (len(table[m]), short(m)) for m in modes), "",
              "| stage | mark | " + " | ".join(short(m) for m in modes) + " |",

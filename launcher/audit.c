@@ -376,6 +376,29 @@ int audit_sync(struct audit_log *log, struct gx_error *err)
         return 0;
 }
 
+static void *sync_thread(void *arg)
+{
+        struct audit_log *log = arg;
+        log->sync_errno = fdatasync(log->fd) < 0 && errno != EINVAL ? errno : 0;
+        return NULL;
+}
+
+void audit_sync_start(struct audit_log *log)
+{
+        log->syncing = log->fd >= 0 && pthread_create(&log->syncer, NULL, sync_thread, log) == 0;
+}
+
+int audit_sync_wait(struct audit_log *log, struct gx_error *err)
+{
+        if (!log->syncing)
+                return audit_sync(log, err);
+        pthread_join(log->syncer, NULL);
+        log->syncing = false;
+        if (log->sync_errno)
+                return gx_fail(err, GX_SYSTEM, log->sync_errno, "syncing audit log");
+        return 0;
+}
+
 void audit_close(struct audit_log *log)
 {
         log->fd = safe_close(log->fd);

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <json-c/json.h>
+#include <pthread.h>
+#include <stdbool.h>
 
 #include "common/error.h"
 #include "launch.h"
@@ -12,6 +14,9 @@ struct json_object *audit_build_record(const struct launch *l);
 /* The audit log as one launch holds it open for its records. */
 struct audit_log {
         int fd; /* -1 until the first record */
+        pthread_t syncer;
+        bool syncing; /* syncer runs audit_sync */
+        int sync_errno;
 };
 #define AUDIT_LOG_INIT {.fd = -1}
 
@@ -24,6 +29,12 @@ int audit_append(struct audit_log *log, const struct launch *l, const char *even
 
 /* Wait until every record appended through log is on disk (fdatasync). */
 int audit_sync(struct audit_log *log, struct gx_error *err);
+
+/* The same wait, in a thread of its own, for a caller with other work meanwhile (the
+ * teardown); audit_sync_wait joins it and returns its result. Without a thread (none could be
+ * made), audit_sync_wait syncs itself. */
+void audit_sync_start(struct audit_log *log);
+int audit_sync_wait(struct audit_log *log, struct gx_error *err);
 
 void audit_close(struct audit_log *log);
 

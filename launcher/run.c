@@ -173,12 +173,18 @@ static int start_and_supervise(struct launch *l, const struct inherited *in,
         umask(in->umask); /* inherited by the payload */
         int r = sandbox_start(&spec, &proc, err);
         umask(077);
+        /* The start record is written and reaches the disk while the init sets the sandbox
+         * up; the payload starts only once it is there. A launch whose sandbox did not start
+         * gets its start record too, so that every end has one. */
+        struct gx_error serr = {0};
+        int ar = audit_append(audit, l, "start", NULL, &serr);
+        gx_trace("audit-start");
         if (r < 0)
                 return r;
-        /* The start record reaches the disk while the init sets the sandbox up; the payload
-         * starts only once it is there. */
-        struct gx_error serr = {0};
-        if (audit_sync(audit, &serr) < 0) {
+        log_mon("Started, target uid %u", (unsigned)l->target.uid);
+        if (ar == 0)
+                ar = audit_sync(audit, &serr);
+        if (ar < 0) {
                 if (cfg->require_audit) {
                         sandbox_abort(&proc);
                         *err = serr;
@@ -222,16 +228,6 @@ int run_payload(struct launch *l, const struct inherited *in, uint64_t walltime,
         }
         gx_trace("reaper");
 
-        r = audit_append(&audit, l, "start", NULL, err);
-        if (r < 0 && l->cfg->require_audit) {
-                gx_error_prefix(err, "audit");
-                audit_close(&audit);
-                release(l, &res);
-                return r;
-        }
-        gx_trace("audit-start");
-        log_mon("Started, target uid %u", (unsigned)l->target.uid);
-
         r = start_and_supervise(l, in, &res, &audit, walltime, err);
         /* Usage and OOM come from the cgroup, read before it is torn down. */
         limits_finish(l, &res.limits);
@@ -249,14 +245,16 @@ int run_payload(struct launch *l, const struct inherited *in, uint64_t walltime,
         }
 
         gx_trace("staging-out");
-        /* The end record is written before the teardown and synced after it. */
+        /* The end record is written before the teardown and synced during it. */
         struct gx_error aerr = {0};
         int ar = audit_append(&audit, l, "end", r < 0 ? err->msg : NULL, &aerr);
+        if (ar == 0)
+                audit_sync_start(&audit);
         gx_trace("audit-end");
         release(l, &res);
         gx_trace("teardown");
         if (ar == 0)
-                ar = audit_sync(&audit, &aerr);
+                ar = audit_sync_wait(&audit, &aerr);
         audit_close(&audit);
         gx_trace("audit-sync-end");
         if (ar < 0) {
