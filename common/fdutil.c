@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -105,22 +106,105 @@ static bool dir_is_trusted_on_the_way(const struct stat *st)
 struct walk {
         int fds[MAX_DEPTH]; /* fds[0] is "/", fds[depth-1] the current directory */
         int depth;
+        int borrowed;       /* fds[0..borrowed-1] belong to a walk_memo entry */
+        char walked[PATH_MAX]; /* "/a/b": the directories in fds[1..], while plain */
+        bool plain;            /* no symlink, "." or ".." on the way so far */
 };
+
+/* Walks that verified a directory and everything above it, kept for later walks below the
+ * same directory: a launch checks some twenty paths, most of them below a few directories,
+ * and every component costs four syscalls. What such a walk verified can only be changed by
+ * root (every directory on it is root's and writable by nobody else, or root's and sticky),
+ * so it holds for the rest of the process. Each entry keeps the walk's whole stack of
+ * O_PATH fds, so that ".." and absolute symlinks further on are still followed from the
+ * right place. Entries are never evicted, only forgotten when gx_close_from() closes fds. */
+#define WALK_MEMO_MAX 8
+static struct walk_memo {
+        char path[PATH_MAX]; /* as walk.walked */
+        int fds[MAX_DEPTH];
+        int depth;
+        dev_t dev; /* of fds[depth-1], checked before each use */
+        ino_t ino;
+} walk_memo[WALK_MEMO_MAX];
+static int n_walk_memo;
 
 static void walk_pop(struct walk *w)
 {
         if (w->depth > 1) {
                 w->depth--;
-                w->fds[w->depth] = safe_close(w->fds[w->depth]);
+                if (w->depth >= w->borrowed)
+                        w->fds[w->depth] = safe_close(w->fds[w->depth]);
+                else
+                        w->borrowed = w->depth;
         }
 }
 
 static void walk_free(struct walk *w)
 {
-        while (w->depth > 0) {
+        while (w->depth > w->borrowed) {
                 w->depth--;
                 w->fds[w->depth] = safe_close(w->fds[w->depth]);
         }
+        w->depth = 0;
+}
+
+/* Length of path's prefix naming m's directory, if path continues below it; else 0. */
+static size_t memo_prefix(const struct walk_memo *m, const char *path)
+{
+        const char *a = m->path, *b = path;
+        while (*a) {
+                /* both at a '/' here: compare the next component */
+                while (*b == '/')
+                        b++;
+                a++;
+                size_t n = strcspn(a, "/");
+                if (strncmp(a, b, n) != 0 || (b[n] != '/' && b[n] != '\0'))
+                        return 0;
+                a += n;
+                b += n;
+        }
+        while (*b == '/')
+                b++;
+        return *b ? (size_t)(b - path) : 0;
+}
+
+/* Start w from the longest remembered walk that path goes below; the offset in path where
+ * the walk goes on, or 0 when there is none. */
+static size_t walk_from_memo(struct walk *w, const char *path)
+{
+        struct walk_memo *best = NULL;
+        size_t best_len = 0;
+        for (int i = 0; i < n_walk_memo; i++) {
+                size_t len = memo_prefix(&walk_memo[i], path);
+                if (len > best_len) {
+                        best = &walk_memo[i];
+                        best_len = len;
+                }
+        }
+        struct stat st;
+        if (!best || fstat(best->fds[best->depth - 1], &st) < 0 || st.st_dev != best->dev ||
+            st.st_ino != best->ino)
+                return 0;
+        memcpy(w->fds, best->fds, (size_t)best->depth * sizeof(w->fds[0]));
+        w->depth = w->borrowed = best->depth;
+        memcpy(w->walked, best->path, sizeof(w->walked));
+        return best_len;
+}
+
+/* Remember a plain walk that verified more than "/"; w no longer owns its fds after this. */
+static void walk_remember(struct walk *w)
+{
+        struct stat st;
+        if (!w->plain || w->depth <= w->borrowed || n_walk_memo >= WALK_MEMO_MAX ||
+            fstat(w->fds[w->depth - 1], &st) < 0)
+                return;
+        struct walk_memo *m = &walk_memo[n_walk_memo++];
+        memcpy(m->path, w->walked, sizeof(m->path));
+        memcpy(m->fds, w->fds, (size_t)w->depth * sizeof(m->fds[0]));
+        m->depth = w->depth;
+        m->dev = st.st_dev;
+        m->ino = st.st_ino;
+        w->borrowed = w->depth;
 }
 
 /* Walk `path` component by component with O_PATH|O_NOFOLLOW, checking each directory.
@@ -137,13 +221,15 @@ static int walk_to_parent(struct walk *w, const char *path, char *last, size_t l
                 return gx_fail(err, GX_SYSTEM, ENAMETOOLONG, "%s", path);
         snprintf(rest, sizeof(rest), "%s", path);
 
-        w->depth = 0;
-        w->fds[0] = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (w->fds[0] < 0)
-                return gx_fail(err, GX_SYSTEM, errno, "open /");
-        w->depth = 1;
+        *w = (struct walk){.plain = true};
+        char *p = rest + walk_from_memo(w, rest);
+        if (w->depth == 0) {
+                w->fds[0] = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (w->fds[0] < 0)
+                        return gx_fail(err, GX_SYSTEM, errno, "open /");
+                w->depth = 1;
+        }
 
-        char *p = rest;
         for (;;) {
                 while (*p == '/')
                         p++;
@@ -161,6 +247,8 @@ static int walk_to_parent(struct walk *w, const char *path, char *last, size_t l
                 comp[clen] = '\0';
                 bool is_last = *next == '\0';
 
+                if (strcmp(comp, ".") == 0 || strcmp(comp, "..") == 0)
+                        w->plain = false;
                 if (strcmp(comp, ".") == 0) {
                         p = next;
                         if (is_last)
@@ -193,6 +281,7 @@ static int walk_to_parent(struct walk *w, const char *path, char *last, size_t l
                         if (st.st_uid != 0)
                                 return gx_fail(err, GX_SYSTEM, EPERM,
                                                "%s: symlink %s not owned by root", path, comp);
+                        w->plain = false;
                         if (++symlinks > MAX_SYMLINKS)
                                 return gx_fail(err, GX_SYSTEM, ELOOP, "%s", path);
                         char target[PATH_MAX];
@@ -233,6 +322,13 @@ static int walk_to_parent(struct walk *w, const char *path, char *last, size_t l
                                        "%s: directory %s is not owned by root or is writable by "
                                        "group or other",
                                        path, comp);
+                size_t wl = strlen(w->walked);
+                if (w->plain && wl + 1 + clen < sizeof(w->walked)) {
+                        w->walked[wl] = '/';
+                        memcpy(w->walked + wl + 1, comp, clen + 1);
+                } else {
+                        w->plain = false;
+                }
                 p = next;
         }
 }
@@ -249,6 +345,7 @@ int gx_open_trusted(const char *path, int flags, struct gx_error *err)
         /* 0600 matters only with O_CREAT: files glexec creates (logs) are root's alone. */
         int fd = openat(w.fds[w.depth - 1], last, flags | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
         int saved = errno;
+        walk_remember(&w);
         walk_free(&w);
         if (fd < 0)
                 return gx_fail(err, GX_SYSTEM, saved, "%s", path);
@@ -291,6 +388,8 @@ int gx_cloexec_from(int from)
 
 int gx_close_from(int from, const int *keep, size_t n_keep)
 {
+        /* The remembered walks' fds go with the rest. */
+        n_walk_memo = 0;
         /* Close the gaps between the sorted kept fds with close_range. */
         int lo = from;
         for (;;) {

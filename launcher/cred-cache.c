@@ -89,8 +89,11 @@ static void stamp_from_stat(struct trust_stamp *t, const struct stat *st)
 static int add_stamp(struct stamps *s, const char *path, int64_t now, bool *is_dir)
 {
         struct stat st;
-        if (stat(path, &st) < 0)
-                return errno == ENOENT ? -ENOENT : (s->unusable = true, -errno);
+        if (stat(path, &st) < 0) {
+                if (errno != ENOENT)
+                        s->unusable = true;
+                return -errno;
+        }
         *is_dir = S_ISDIR(st.st_mode);
         if (s->n >= MAX_STAMPS || strlen(path) >= sizeof(s->s[0].path) ||
             st.st_mtim.tv_sec >= now - 1 || st.st_ctim.tv_sec >= now - 1) {
@@ -256,7 +259,7 @@ static int entry_load(int dir, const char *name, const struct cred_x509_policy *
             id->not_after - policy->now < 0 ||
             (uint64_t)(id->not_after - policy->now) < policy->min_lifetime)
                 return -1;
-        if (policy->vomsdir && h.n_stamps > 0) {
+        if (policy->vomsdir) {
                 struct gx_error e = {0};
                 int vfd = gx_open_trusted_dir(policy->vomsdir, &e);
                 if (vfd < 0)
@@ -269,7 +272,8 @@ static int entry_load(int dir, const char *name, const struct cred_x509_policy *
         return 0;
 }
 
-/* Remove expired entries (an entry's mtime is its end), at most every PRUNE_INTERVAL. */
+/* Remove expired entries (an entry's mtime is its end) and the private files of writers that
+ * died (their ctime is when they were written), at most every PRUNE_INTERVAL. */
 static void prune(int dir, int64_t now)
 {
         struct stat st;
@@ -293,7 +297,7 @@ static void prune(int dir, int64_t now)
                         continue;
                 bool tmp = strstr(de->d_name, ".tmp-") != NULL;
                 if (fstatat(dir, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-                    (tmp ? st.st_mtim.tv_sec < now - PRUNE_INTERVAL : st.st_mtim.tv_sec <= now))
+                    (tmp ? st.st_ctim.tv_sec < now - PRUNE_INTERVAL : st.st_mtim.tv_sec <= now))
                         (void)unlinkat(dir, de->d_name, 0);
         }
         closedir(d);

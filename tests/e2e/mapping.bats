@@ -225,6 +225,17 @@ revoke_alice() {
         [ "$status" -eq 203 ]
         write_config mapping
 
+        # Expired entries and the leftovers of a writer that died go when a launch stores an
+        # entry, at most every 10 minutes.
+        : >"$cache/cred-expired"
+        : >"$cache/cred-dead.tmp-1"
+        touch -d '-1 hour' "$cache/cred-expired" "$cache/cred-pruned"
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy voms_newformat)" -- /bin/true
+        [ "$status" -eq 0 ]
+        [ ! -e "$cache/cred-expired" ]
+        [ -e "$cache/cred-dead.tmp-1" ]
+        [ -e "$cache/$entry" ]
+
         # The .lsc file rewritten in place: the AC's signer no longer matches.
         cp "$GSEC/vomsdir/atlas/voms.glexec-test.org.lsc" "$T/lsc.good"
         sed '1s/Services/Impostors/' "$T/lsc.good" >"$GSEC/vomsdir/atlas/voms.glexec-test.org.lsc"
