@@ -239,6 +239,51 @@ static int entry_error(int r, const char *name, struct gx_error *err)
         return gx_fail(err, GX_SYSTEM, r, "gridmapdir entry %s", esc);
 }
 
+/* The names of a lease's inode in the gridmapdir. */
+struct lease_names {
+        char found[ACCOUNT_NAME_MAX]; /* the first account name */
+        size_t n_accounts, n_others;
+        nlink_t n_names; /* every name of the inode seen, the lease's own included */
+};
+
+/* Scan the listing d for the names of inode st besides the lease `name`, stat'ing each
+ * candidate. With by_d_ino, only entries whose d_ino is st's inode are candidates: one stat
+ * instead of one per pool account, and exact wherever d_ino is the inode number, as on local
+ * file systems. The caller knows from st_nlink whether it found them all. */
+static int scan_lease_names(int dirfd, DIR *d, const char *name, const struct stat *st,
+                            bool by_d_ino, struct lease_names *ret)
+{
+        time_t now = time(NULL);
+        *ret = (struct lease_names){.n_names = 1};
+        for (;;) {
+                errno = 0;
+                struct dirent *de = readdir(d);
+                if (!de)
+                        break;
+                if (de->d_name[0] == '.' || strcmp(de->d_name, name) == 0 ||
+                    (by_d_ino && de->d_ino != st->st_ino))
+                        continue;
+                struct stat est;
+                if (fstatat(dirfd, de->d_name, &est, AT_SYMLINK_NOFOLLOW) < 0 ||
+                    est.st_ino != st->st_ino || est.st_dev != st->st_dev)
+                        continue;
+                ret->n_names++;
+                if (is_claim(de->d_name)) {
+                        /* Another launch trying this account; it will back off. */
+                        if (claim_is_stale(de->d_name, now))
+                                unlinkat(dirfd, de->d_name, 0);
+                        continue;
+                }
+                if (de->d_name[0] == '%' || strlen(de->d_name) >= sizeof(ret->found)) {
+                        ret->n_others++;
+                        continue;
+                }
+                if (ret->n_accounts++ == 0)
+                        memcpy(ret->found, de->d_name, strlen(de->d_name) + 1);
+        }
+        return -errno;
+}
+
 /* Look for the lease `name`. 0 and the account when it exists and is sound; -ENOENT when
  * there is no lease; -EAGAIN when a concurrent launch is in the middle of something. */
 static int find_lease(int dirfd, const char *name, const char *prefix, char *account,
@@ -254,35 +299,17 @@ static int find_lease(int dirfd, const char *name, const char *prefix, char *acc
         _cleanup_(closedirp) DIR *d = open_listing(dirfd, err);
         if (!d)
                 return -EIO;
-        char found[ACCOUNT_NAME_MAX] = "";
-        size_t n_accounts = 0, n_others = 0;
-        time_t now = time(NULL);
-        for (;;) {
-                errno = 0;
-                struct dirent *de = readdir(d);
-                if (!de)
-                        break;
-                if (de->d_name[0] == '.' || strcmp(de->d_name, name) == 0)
-                        continue;
-                struct stat est;
-                if (fstatat(dirfd, de->d_name, &est, AT_SYMLINK_NOFOLLOW) < 0 ||
-                    est.st_ino != st.st_ino || est.st_dev != st.st_dev)
-                        continue;
-                if (is_claim(de->d_name)) {
-                        /* Another launch trying this account; it will back off. */
-                        if (claim_is_stale(de->d_name, now))
-                                unlinkat(dirfd, de->d_name, 0);
-                        continue;
-                }
-                if (de->d_name[0] == '%' || strlen(de->d_name) >= sizeof(found)) {
-                        n_others++;
-                        continue;
-                }
-                if (n_accounts++ == 0)
-                        memcpy(found, de->d_name, strlen(de->d_name) + 1);
+        struct lease_names names;
+        int r = scan_lease_names(dirfd, d, name, &st, true, &names);
+        if (r == 0 && names.n_names != st.st_nlink) {
+                /* d_ino is not the inode number here, or the links changed meanwhile. */
+                rewinddir(d);
+                r = scan_lease_names(dirfd, d, name, &st, false, &names);
         }
-        if (errno)
-                return gx_fail(err, GX_SYSTEM, errno, "reading gridmapdir");
+        if (r < 0)
+                return gx_fail(err, GX_SYSTEM, -r, "reading gridmapdir");
+        size_t n_accounts = names.n_accounts, n_others = names.n_others;
+        const char *found = names.found;
 
         char esc[LEASE_NAME_MAX * 4];
         gx_escape(esc, sizeof(esc), name);
