@@ -103,7 +103,8 @@ int cache_entry_name(const char *kind, const void *const *parts, const size_t *l
         return 0;
 }
 
-int cache_entry_read(int dir, const char *name, size_t max, char **ret, size_t *ret_len)
+int cache_entry_read(int dir, const char *name, const char magic[8], size_t min, size_t max,
+                     char **ret, size_t *ret_len)
 {
         /* O_NOATIME: a read must not dirty the inode (and the journal) at every launch. */
         _cleanup_close_ int fd = openat(dir, name, O_RDONLY | O_NOATIME | O_NOFOLLOW | O_CLOEXEC);
@@ -111,7 +112,13 @@ int cache_entry_read(int dir, const char *name, size_t max, char **ret, size_t *
         if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !gx_stat_is_trusted(&st) ||
             (size_t)st.st_size > max)
                 return -1;
-        return gx_read_all(fd, max, ret, ret_len) < 0 ? -1 : 0;
+        _cleanup_free_ char *buf = NULL;
+        size_t n = 0;
+        if (gx_read_all(fd, max, &buf, &n) < 0 || n < min || n < 8 || memcmp(buf, magic, 8) != 0)
+                return -1;
+        *ret = TAKE_PTR(buf);
+        *ret_len = n;
+        return 0;
 }
 
 void cache_entry_write(int dir, const char *name, const void *const *parts, const size_t *lens,

@@ -232,11 +232,12 @@ static int entry_load(int dir, const char *name, const struct cred_x509_policy *
                            sizeof(struct gx_identity);
         _cleanup_free_ char *buf = NULL;
         size_t n = 0;
-        if (cache_entry_read(dir, name, max, &buf, &n) < 0 || n < sizeof(struct entry_header))
+        if (cache_entry_read(dir, name, entry_magic, sizeof(struct entry_header), max, &buf,
+                             &n) < 0)
                 return -1;
         struct entry_header h;
         memcpy(&h, buf, sizeof(h));
-        if (memcmp(h.magic, entry_magic, sizeof(h.magic)) != 0 || h.n_stamps > MAX_STAMPS ||
+        if (h.n_stamps > MAX_STAMPS ||
             n != sizeof(h) + h.n_stamps * sizeof(struct trust_stamp) + sizeof(*ret))
                 return -1;
         _cleanup_free_ struct trust_stamp *stamps = calloc(MAX_STAMPS, sizeof(*stamps));

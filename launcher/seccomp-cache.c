@@ -54,13 +54,14 @@ static int entry_load(int dir, const char *name, struct sc_filter *ret)
         const size_t max = sizeof(struct entry_header) + BPF_MAXINSNS * sizeof(struct sock_filter);
         _cleanup_free_ char *buf = NULL;
         size_t n = 0;
-        if (cache_entry_read(dir, name, max, &buf, &n) < 0 || n < sizeof(struct entry_header))
+        if (cache_entry_read(dir, name, entry_magic, sizeof(struct entry_header), max, &buf,
+                             &n) < 0)
                 return -1;
         struct entry_header h;
         memcpy(&h, buf, sizeof(h));
         const struct sock_filter *insns = (const void *)(buf + sizeof(h));
         unsigned char d[32];
-        if (memcmp(h.magic, entry_magic, sizeof(h.magic)) != 0 || h.len == 0 ||
+        if (h.len == 0 ||
             h.len > BPF_MAXINSNS || n != sizeof(h) + h.len * sizeof(*insns) ||
             entry_digest(&h, insns, d) < 0 || memcmp(d, h.digest, sizeof(d)) != 0)
                 return -1;
