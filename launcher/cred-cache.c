@@ -12,7 +12,11 @@
  * It is used only if every stamp still matches, so a CRL rewritten in place, a CA or .lsc
  * file replaced or edited, or a change of the policy sends the launch to a full verification.
  * Files changed within a second of the launch's start are not trusted to be the ones OpenSSL
- * read, and such a result is not kept. Refusals are never kept. */
+ * read, and such a result is not kept. Refusals are never kept.
+ *
+ * Tokens the same way: named by the token and the token policy, valid until the token's exp,
+ * relying on the issuers file and the JWKS file it was checked against. Those the verifier
+ * opens through gx_open_trusted(), and so must a used entry's. */
 #include "cred-cache.h"
 
 #include <dirent.h>
@@ -182,9 +186,9 @@ static bool stamps_hold(const struct trust_stamp *stamps, size_t n)
 }
 
 /* "cred-" and the hash of the policy (all of it but the clock and the lifetime asked for,
- * which are checked at each use) and the credential's bytes. */
-static int entry_name(const char *pem, size_t len, const struct cred_x509_policy *p,
-                      char ret[CACHE_ENTRY_NAME_MAX])
+ * which are checked at each use) and the proxy's bytes. */
+static int x509_entry_name(const char *pem, size_t len, const struct cred_x509_policy *p,
+                           char ret[CACHE_ENTRY_NAME_MAX])
 {
         char flags[64];
         snprintf(flags, sizeof(flags), "key %d limited %d legacy %d crls %d\n",
@@ -195,6 +199,44 @@ static int entry_name(const char *pem, size_t len, const struct cred_x509_policy
         const void *parts[] = {"x509\n", p->certdir, vomsdir, host, flags, pem};
         const size_t lens[] = {5, strlen(p->certdir) + 1, strlen(vomsdir) + 1, strlen(host) + 1,
                                strlen(flags), len};
+        return cache_entry_name("cred", parts, lens, ELEMENTSOF(parts), ret);
+}
+
+/* A NULL-terminated list as one unambiguous byte string: its length, then each string with
+ * its NUL (malloc'd; NULL when out of memory). */
+static char *strv_bytes(char *const *v, size_t *ret_len)
+{
+        size_t n = 0, len = 32;
+        for (; v && v[n]; n++)
+                len += strlen(v[n]) + 1;
+        char *buf = malloc(len);
+        if (!buf)
+                return NULL;
+        size_t o = (size_t)snprintf(buf, 32, "%zu\n", n);
+        for (size_t i = 0; i < n; i++) {
+                size_t l = strlen(v[i]) + 1;
+                memcpy(buf + o, v[i], l);
+                o += l;
+        }
+        *ret_len = o;
+        return buf;
+}
+
+/* "cred-" and the hash of the token policy (all of it but the clock) and the token. */
+static int token_entry_name(const char *token, size_t len, const struct cred_token_policy *p,
+                            char ret[CACHE_ENTRY_NAME_MAX])
+{
+        char flags[64];
+        snprintf(flags, sizeof(flags), "any-audience %d skew %llu\n", p->accept_any_audience,
+                 (unsigned long long)p->clock_skew);
+        size_t aud_len = 0, scopes_len = 0;
+        _cleanup_free_ char *aud = strv_bytes(p->audiences, &aud_len);
+        _cleanup_free_ char *scopes = strv_bytes(p->required_scopes, &scopes_len);
+        if (!aud || !scopes)
+                return -ENOMEM;
+        const void *parts[] = {"token\n", p->issuers_file, flags, aud, scopes, token};
+        const size_t lens[] = {6, strlen(p->issuers_file) + 1, strlen(flags), aud_len, scopes_len,
+                               len};
         return cache_entry_name("cred", parts, lens, ELEMENTSOF(parts), ret);
 }
 
@@ -213,20 +255,39 @@ static bool terminated(const char *s, size_t size)
         return memchr(s, '\0', size) != NULL;
 }
 
-static bool identity_sane(const struct gx_identity *id)
+static bool identity_sane(const struct gx_identity *id, enum gx_cred_kind kind)
 {
-        if (id->kind != GX_CRED_X509 || id->n_fqans > GX_MAX_FQANS ||
-            !terminated(id->dn, sizeof(id->dn)) || !terminated(id->issuer, sizeof(id->issuer)))
+        if (id->kind != kind || id->n_fqans > GX_MAX_FQANS ||
+            id->n_token_groups > GX_MAX_FQANS || !terminated(id->dn, sizeof(id->dn)) ||
+            !terminated(id->issuer, sizeof(id->issuer)) ||
+            !terminated(id->token_iss, sizeof(id->token_iss)) ||
+            !terminated(id->token_sub, sizeof(id->token_sub)))
                 return false;
         for (size_t i = 0; i < id->n_fqans; i++)
                 if (!terminated(id->fqans[i], sizeof(id->fqans[i])))
                         return false;
+        for (size_t i = 0; i < id->n_token_groups; i++)
+                if (!terminated(id->token_groups[i], sizeof(id->token_groups[i])))
+                        return false;
         return true;
 }
 
-/* 0 with *ret filled, or -1: no usable entry. */
-static int entry_load(int dir, const char *name, const struct cred_x509_policy *policy,
-                      struct gx_identity *ret)
+/* Whether path still passes gx_open_trusted, as when the verifier opened it (with O_PATH:
+ * nothing is read). */
+static bool still_trusted(const char *path, int flags)
+{
+        struct gx_error e = {0};
+        int fd = gx_open_trusted(path, O_PATH | flags, &e);
+        if (fd < 0)
+                return false;
+        close(fd);
+        return true;
+}
+
+/* 0 with *ret filled, or -1: no usable entry: damaged, of another kind, made for a later
+ * clock (one set back) or past its end at now, or relying on a trust file that has changed. */
+static int entry_load(int dir, const char *name, enum gx_cred_kind kind, int64_t now,
+                      bool files_trusted, struct gx_identity *ret)
 {
         const size_t max = sizeof(struct entry_header) + MAX_STAMPS * sizeof(struct trust_stamp) +
                            sizeof(struct gx_identity);
@@ -248,27 +309,18 @@ static int entry_load(int dir, const char *name, const struct cred_x509_policy *
         memcpy(stamps, buf + sizeof(h), h.n_stamps * sizeof(*stamps));
         memcpy(id, buf + sizeof(h) + h.n_stamps * sizeof(*stamps), sizeof(*id));
         if (entry_digest(name, &h, stamps, id, d) < 0 || memcmp(d, h.digest, sizeof(d)) != 0 ||
-            !identity_sane(id))
+            !identity_sane(id, kind))
                 return -1;
         for (size_t i = 0; i < h.n_stamps; i++)
                 if (!terminated(stamps[i].path, sizeof(stamps[i].path)))
                         return -1;
-
-        /* The clock: not before the verification (a clock set back), not past its end, and
-         * the lifetime asked for now still left, else a full verification says why not. */
-        if (policy->now < h.verified_at || policy->now >= h.expires ||
-            id->not_after - policy->now < 0 ||
-            (uint64_t)(id->not_after - policy->now) < policy->min_lifetime)
+        if (now < h.verified_at || now >= h.expires || !stamps_hold(stamps, h.n_stamps))
                 return -1;
-        if (policy->vomsdir) {
-                struct gx_error e = {0};
-                int vfd = gx_open_trusted_dir(policy->vomsdir, &e);
-                if (vfd < 0)
+        /* Files the verifier opened through gx_open_trusted must still pass it: a directory
+         * above them made writable is not in the stamps. */
+        for (size_t i = 0; files_trusted && i < h.n_stamps; i++)
+                if (S_ISREG(stamps[i].mode) && !still_trusted(stamps[i].path, 0))
                         return -1;
-                close(vfd);
-        }
-        if (!stamps_hold(stamps, h.n_stamps))
-                return -1;
         *ret = *id;
         return 0;
 }
@@ -304,19 +356,14 @@ static void prune(int dir, int64_t now)
         closedir(d);
 }
 
-static void entry_store(int dir, const char *name, const struct cred_x509_policy *policy,
-                        const struct gx_identity *id, const struct cred_trust_use *use)
+/* Keep id, verified at now and valid before expires, relying on the files stamped in s. */
+static void entry_store(int dir, const char *name, int64_t now, int64_t expires,
+                        const struct stamps *s, const struct gx_identity *id)
 {
-        _cleanup_free_ struct stamps *s = calloc(1, sizeof(*s));
-        if (!s)
-                return;
-        stamps_collect(s, policy, use);
-        int64_t expires = id->not_after < use->crls_next_update ? id->not_after
-                                                                 : use->crls_next_update;
-        if (s->unusable || expires <= policy->now)
+        if (s->unusable || expires <= now)
                 return;
         struct entry_header h = {
-                .verified_at = policy->now,
+                .verified_at = now,
                 .expires = expires,
                 .n_stamps = (uint32_t)s->n,
         };
@@ -327,7 +374,7 @@ static void entry_store(int dir, const char *name, const struct cred_x509_policy
         const size_t lens[] = {sizeof(h), s->n * sizeof(s->s[0]), sizeof(*id)};
         const struct timespec end = {.tv_sec = (time_t)expires};
         cache_entry_write(dir, name, parts, lens, ELEMENTSOF(parts), &end);
-        prune(dir, policy->now);
+        prune(dir, now);
 }
 
 int cred_cache_verify_x509(const char *pem, size_t len, const struct cred_x509_policy *policy,
@@ -335,18 +382,72 @@ int cred_cache_verify_x509(const char *pem, size_t len, const struct cred_x509_p
 {
         char name[CACHE_ENTRY_NAME_MAX];
         _cleanup_close_ int dir = geteuid() == 0 && policy->certdir &&
-                                                  entry_name(pem, len, policy, name) == 0
+                                                  x509_entry_name(pem, len, policy, name) == 0
                                           ? cache_dir_open("credential cache")
                                           : -1;
-        if (dir >= 0 && entry_load(dir, name, policy, ret) == 0) {
+        _cleanup_free_ struct gx_identity *cached = malloc(sizeof(*cached));
+        _cleanup_free_ struct cred_trust_use *use = calloc(1, sizeof(*use));
+        _cleanup_free_ struct stamps *s = calloc(1, sizeof(*s));
+        if (!cached || !use || !s)
+                return gx_fail(err, GX_SYSTEM, ENOMEM, "credential");
+        /* The lifetime asked for must still be left, else a full verification says why not;
+         * the certdir's own trust the caller checked. */
+        if (dir >= 0 && (!policy->vomsdir || still_trusted(policy->vomsdir, O_DIRECTORY)) &&
+            entry_load(dir, name, GX_CRED_X509, policy->now, false, cached) == 0 &&
+            cached->not_after - policy->now >= 0 &&
+            (uint64_t)(cached->not_after - policy->now) >= policy->min_lifetime) {
+                log_msg(LOG_LVL_DEBUG, "credential: verified by an earlier launch (%s)", name);
+                *ret = *cached;
+                return 0;
+        }
+        int r = cred_x509_verify(pem, len, policy, ret, use, err);
+        if (r == 0 && dir >= 0) {
+                stamps_collect(s, policy, use);
+                int64_t expires = ret->not_after < use->crls_next_update ? ret->not_after
+                                                                          : use->crls_next_update;
+                entry_store(dir, name, policy->now, expires, s, ret);
+        }
+        return r;
+}
+
+/* A file and the directory holding it. */
+static void stamp_file_and_dir(struct stamps *s, const char *path, int64_t now)
+{
+        char dir[PATH_MAX];
+        bool is_dir;
+        if (add_stamp(s, path, now, &is_dir) < 0)
+                s->unusable = true;
+        const char *slash = strrchr(path, '/');
+        if (!slash || (size_t)(slash - path) >= sizeof(dir)) {
+                s->unusable = true;
+                return;
+        }
+        memcpy(dir, path, (size_t)(slash - path));
+        dir[slash - path] = '\0';
+        if (add_stamp(s, dir[0] ? dir : "/", now, &is_dir) < 0)
+                s->unusable = true;
+}
+
+int cred_cache_verify_token(const char *token, size_t len, const struct cred_token_policy *policy,
+                            struct gx_identity *ret, struct gx_error *err)
+{
+        char name[CACHE_ENTRY_NAME_MAX];
+        _cleanup_close_ int dir = geteuid() == 0 && policy->issuers_file &&
+                                                  policy->issuers_file[0] &&
+                                                  token_entry_name(token, len, policy, name) == 0
+                                          ? cache_dir_open("credential cache")
+                                          : -1;
+        if (dir >= 0 && entry_load(dir, name, GX_CRED_TOKEN, policy->now, true, ret) == 0) {
                 log_msg(LOG_LVL_DEBUG, "credential: verified by an earlier launch (%s)", name);
                 return 0;
         }
-        _cleanup_free_ struct cred_trust_use *use = calloc(1, sizeof(*use));
-        if (!use)
-                return gx_fail(err, GX_SYSTEM, ENOMEM, "credential");
-        int r = cred_x509_verify(pem, len, policy, ret, use, err);
-        if (r == 0 && dir >= 0)
-                entry_store(dir, name, policy, ret, use);
+        char jwks[PATH_MAX] = "";
+        int r = cred_token_verify(token, len, policy, ret, jwks, err);
+        _cleanup_free_ struct stamps *s = calloc(1, sizeof(*s));
+        if (r == 0 && dir >= 0 && s && jwks[0] == '/') {
+                stamp_file_and_dir(s, policy->issuers_file, policy->now);
+                stamp_file_and_dir(s, jwks, policy->now);
+                entry_store(dir, name, policy->now, ret->not_after, s, ret);
+        }
         return r;
 }

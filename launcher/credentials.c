@@ -105,7 +105,7 @@ static int verify_token(struct launch *l, const char *token_path, struct gx_erro
                 .clock_skew = l->cfg->token_clock_skew,
                 .now = (int64_t)l->start_real.tv_sec,
         };
-        r = cred_token_verify(client_cred.buf, client_cred.len, &policy, &l->identity, err);
+        r = cred_cache_verify_token(client_cred.buf, client_cred.len, &policy, &l->identity, err);
         if (r < 0) {
                 wipe_client_cred();
                 return r;

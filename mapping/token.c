@@ -967,7 +967,7 @@ static int read_trusted(const char *path, size_t max, const char *what, char **r
 }
 
 int cred_token_verify(const char *token, size_t len, const struct cred_token_policy *policy,
-                      struct gx_identity *ret, struct gx_error *err)
+                      struct gx_identity *ret, char *jwks_used, struct gx_error *err)
 {
         _cleanup_(jws_done) struct jws j = {};
         _cleanup_free_ char *issuers = NULL, *jwks_path = NULL, *jwks = NULL;
@@ -992,6 +992,8 @@ int cred_token_verify(const char *token, size_t len, const struct cred_token_pol
                 return r;
         r = jws_finish(&j, jwks, jwks_len, jwks_path, policy, ret, err);
         ERR_clear_error();
+        if (r >= 0 && jwks_used)
+                gx_strlcpy(jwks_used, jwks_path, PATH_MAX);
         return r;
 }
 

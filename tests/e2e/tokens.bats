@@ -158,3 +158,60 @@ token() {
         [ "$status" -eq 0 ]
         [ "$output" = "none proxy" ]
 }
+
+# The trust files a token launch read (glexec under root's strace, its setuid bit honoured).
+token_launch_opened() {
+        strace -qq -e trace=open,openat -o "$T/strace" -u pilot \
+                env -i -C "$PILOT_HOME" PATH=/usr/local/bin:/usr/bin:/bin \
+                GLEXEC_CLIENT_TOKEN="$(token "$1")" "$GLEXEC" /bin/true
+        # O_PATH opens (the trust checks of an entry's files) read nothing.
+        grep -v O_PATH "$T/strace" | grep -o '"[^"]*"' |
+                grep -e 'jwks-[a-z]*\.json"$' -e 'token-issuers\.conf"$' >"$T/opened" || true
+}
+
+@test "a verified token is reused only while the issuers and JWKS files are unchanged" {
+        local cache=$GX_PREFIX/var/cache/glexec-ng gs=$T/grid-security
+        rm -rf "$cache"
+        # Trust files changed within a second of a launch are not relied on.
+        sleep 2
+        run as_pilot GLEXEC_CLIENT_TOKEN="$(token good_rs256)" -- /bin/true
+        [ "$status" -eq 0 ]
+        [ "$(find "$cache" -name 'cred-*' ! -name cred-pruned | wc -l)" -eq 1 ]
+        # Used: neither file is read again; without the entry both are.
+        token_launch_opened good_rs256
+        cat "$T/opened"
+        [ ! -s "$T/opened" ]
+        rm "$cache"/cred-*
+        token_launch_opened good_rs256
+        grep -q 'token-issuers.conf"$' "$T/opened"
+        grep -q 'jwks-rsa.json"$' "$T/opened"
+        token_launch_opened good_rs256
+        [ ! -s "$T/opened" ]
+
+        # The JWKS rewritten in place without the token's key: refused at once.
+        cp "$gs/jwks-rsa.json" "$T/jwks.good"
+        cat "$gs/jwks-ec.json" >"$gs/jwks-rsa.json"
+        run as_pilot GLEXEC_CLIENT_TOKEN="$(token good_rs256)" -- /bin/true
+        echo "$output"
+        [ "$status" -eq 203 ]
+        cat "$T/jwks.good" >"$gs/jwks-rsa.json"
+        sleep 2
+        run as_pilot GLEXEC_CLIENT_TOKEN="$(token good_rs256)" -- /bin/true
+        [ "$status" -eq 0 ]
+        token_launch_opened good_rs256
+        [ ! -s "$T/opened" ]
+
+        # The JWKS's directory made writable by others: a system error, as without the cache.
+        chmod o+w "$gs"
+        run as_pilot GLEXEC_CLIENT_TOKEN="$(token good_rs256)" -- /bin/true
+        echo "$output"
+        [ "$status" -eq 202 ]
+        chmod o-w "$gs"
+
+        # The issuer taken out of the issuers file, rewritten in place: refused at once.
+        grep -v "^\"$RSA_ISS\"" "$gs/token-issuers.conf" >"$T/issuers"
+        cat "$T/issuers" >"$gs/token-issuers.conf"
+        run as_pilot GLEXEC_CLIENT_TOKEN="$(token good_rs256)" -- /bin/true
+        echo "$output"
+        [ "$status" -eq 203 ]
+}

@@ -513,30 +513,30 @@ static void test_files(void)
         char *token = read_token("good_rs256", &len);
 
         memset(&err, 0, sizeof(err));
-        CHECK(cred_token_verify(token, len, &policy, &id, &err) == 0);
+        CHECK(cred_token_verify(token, len, &policy, &id, NULL, &err) == 0);
         CHECK_STREQ(id.token_sub, ALICE);
         CHECK(cred_token_check_issuers(issuers_file, &err) == 2);
 
         CHECK(chmod(jwks_file, 0664) == 0);
-        CHECK(cred_token_verify(token, len, &policy, &id, &err) < 0 && err.class == GX_SYSTEM);
+        CHECK(cred_token_verify(token, len, &policy, &id, NULL, &err) < 0 && err.class == GX_SYSTEM);
         CHECK(cred_token_check_issuers(issuers_file, &err) < 0 && err.class == GX_SYSTEM);
         CHECK(chmod(jwks_file, 0644) == 0);
         CHECK(chmod(issuers_file, 0646) == 0);
-        CHECK(cred_token_verify(token, len, &policy, &id, &err) < 0 && err.class == GX_SYSTEM);
+        CHECK(cred_token_verify(token, len, &policy, &id, NULL, &err) < 0 && err.class == GX_SYSTEM);
         CHECK(chmod(issuers_file, 0644) == 0);
 
         policy.issuers_file = "/nonexistent/issuers.conf";
-        CHECK(cred_token_verify(token, len, &policy, &id, &err) < 0 && err.class == GX_SYSTEM);
+        CHECK(cred_token_verify(token, len, &policy, &id, NULL, &err) < 0 && err.class == GX_SYSTEM);
         policy.issuers_file = NULL;
-        CHECK(cred_token_verify(token, len, &policy, &id, &err) < 0 && err.class == GX_SYSTEM);
+        CHECK(cred_token_verify(token, len, &policy, &id, NULL, &err) < 0 && err.class == GX_SYSTEM);
         free(token);
 
         policy.issuers_file = issuers_file;
         token = read_token("unknown_iss", &len);
-        CHECK(cred_token_verify(token, len, &policy, &id, &err) < 0 && err.class == GX_AUTHZ);
+        CHECK(cred_token_verify(token, len, &policy, &id, NULL, &err) < 0 && err.class == GX_AUTHZ);
         free(token);
         token = read_token("good_es256", &len);
-        CHECK(cred_token_verify(token, len, &policy, &id, &err) == 0);
+        CHECK(cred_token_verify(token, len, &policy, &id, NULL, &err) == 0);
         free(token);
 }
 

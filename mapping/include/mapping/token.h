@@ -35,9 +35,10 @@ struct cred_token_policy {
  * token_sub, token_groups from wlcg.groups, not_after = exp. The issuers file and the JWKS
  * files are opened with gx_open_trusted(). Every verdict on the token is GX_AUTHZ with one line
  * naming the failed check and never quoting the token; an untrusted, unreadable or malformed
- * issuers or JWKS file is GX_SYSTEM. */
+ * issuers or JWKS file is GX_SYSTEM. jwks_used, when not NULL, gets the path (at most
+ * PATH_MAX bytes) of the JWKS file a verified token was checked against. */
 int cred_token_verify(const char *token, size_t len, const struct cred_token_policy *policy,
-                      struct gx_identity *ret, struct gx_error *err);
+                      struct gx_identity *ret, char *jwks_used, struct gx_error *err);
 
 /* A trusted issuer whose JWKS text is already in memory. */
 struct cred_token_issuer {
