@@ -247,15 +247,15 @@ static int walk_to_parent(struct walk *w, const char *path, char *last, size_t l
                 comp[clen] = '\0';
                 bool is_last = *next == '\0';
 
-                if (strcmp(comp, ".") == 0 || strcmp(comp, "..") == 0)
-                        w->plain = false;
                 if (strcmp(comp, ".") == 0) {
+                        w->plain = false;
                         p = next;
                         if (is_last)
                                 return gx_fail(err, GX_SYSTEM, EINVAL, "%s: ends in '.'", path);
                         continue;
                 }
                 if (strcmp(comp, "..") == 0) {
+                        w->plain = false;
                         if (is_last)
                                 return gx_fail(err, GX_SYSTEM, EINVAL, "%s: ends in '..'", path);
                         walk_pop(w);

@@ -369,17 +369,22 @@ out:
         return r;
 }
 
+/* fdatasync's errno, or 0; EINVAL (a log on a file system that cannot sync) is not an error. */
+static int datasync_errno(int fd)
+{
+        return fdatasync(fd) < 0 && errno != EINVAL ? errno : 0;
+}
+
 int audit_sync(struct audit_log *log, struct gx_error *err)
 {
-        if (log->fd >= 0 && fdatasync(log->fd) < 0 && errno != EINVAL)
-                return gx_fail(err, GX_SYSTEM, errno, "syncing audit log");
-        return 0;
+        int e = log->fd >= 0 ? datasync_errno(log->fd) : 0;
+        return e ? gx_fail(err, GX_SYSTEM, e, "syncing audit log") : 0;
 }
 
 static void *sync_thread(void *arg)
 {
         struct audit_log *log = arg;
-        log->sync_errno = fdatasync(log->fd) < 0 && errno != EINVAL ? errno : 0;
+        log->sync_errno = datasync_errno(log->fd);
         return NULL;
 }
 
@@ -394,9 +399,8 @@ int audit_sync_wait(struct audit_log *log, struct gx_error *err)
                 return audit_sync(log, err);
         pthread_join(log->syncer, NULL);
         log->syncing = false;
-        if (log->sync_errno)
-                return gx_fail(err, GX_SYSTEM, log->sync_errno, "syncing audit log");
-        return 0;
+        return log->sync_errno ? gx_fail(err, GX_SYSTEM, log->sync_errno, "syncing audit log")
+                               : 0;
 }
 
 void audit_close(struct audit_log *log)

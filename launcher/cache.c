@@ -103,8 +103,8 @@ int cache_entry_name(const char *kind, const void *const *parts, const size_t *l
         return 0;
 }
 
-int cache_entry_read(int dir, const char *name, const char magic[8], size_t min, size_t max,
-                     char **ret, size_t *ret_len)
+int cache_entry_read(int dir, const char *name, const char magic[8], void *header,
+                     size_t header_size, size_t max, char **ret, size_t *ret_len)
 {
         /* O_NOATIME: a read must not dirty the inode (and the journal) at every launch. */
         _cleanup_close_ int fd = openat(dir, name, O_RDONLY | O_NOATIME | O_NOFOLLOW | O_CLOEXEC);
@@ -114,8 +114,10 @@ int cache_entry_read(int dir, const char *name, const char magic[8], size_t min,
                 return -1;
         _cleanup_free_ char *buf = NULL;
         size_t n = 0;
-        if (gx_read_all(fd, max, &buf, &n) < 0 || n < min || n < 8 || memcmp(buf, magic, 8) != 0)
+        if (gx_read_all(fd, max, &buf, &n) < 0 || n < header_size || header_size < 8 ||
+            memcmp(buf, magic, 8) != 0)
                 return -1;
+        memcpy(header, buf, header_size);
         *ret = TAKE_PTR(buf);
         *ret_len = n;
         return 0;

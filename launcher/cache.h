@@ -28,10 +28,10 @@ int cache_entry_name(const char *kind, const void *const *parts, const size_t *l
                      char ret[CACHE_ENTRY_NAME_MAX]);
 
 /* The whole entry name in dir, if it is a regular file of root's that nobody else may write,
- * of min to max bytes, starting with the 8 bytes of magic; -1 otherwise (the caller frees
- * *ret). */
-int cache_entry_read(int dir, const char *name, const char magic[8], size_t min, size_t max,
-                     char **ret, size_t *ret_len);
+ * of at most max bytes, starting with a header of header_size bytes whose first 8 are magic;
+ * the header is copied to *header. -1 otherwise (the caller frees *ret). */
+int cache_entry_read(int dir, const char *name, const char magic[8], void *header,
+                     size_t header_size, size_t max, char **ret, size_t *ret_len);
 
 /* Write the parts as entry name: under a private name first, then renamed over it, so that
  * readers see a whole entry or none. mtime, if not NULL, becomes the entry's modification

@@ -15,8 +15,8 @@
  * read, and such a result is not kept. Refusals are never kept.
  *
  * Tokens the same way: named by the token and the token policy, valid until the token's exp,
- * relying on the issuers file and the JWKS file it was checked against. Those the verifier
- * opens through gx_open_trusted(), and so must a used entry's. */
+ * relying on the issuers file and the JWKS file it was checked against. Files the verifier
+ * opened through gx_open_trusted() (those and the vomsdir's) must pass it again at each use. */
 #include "cred-cache.h"
 
 #include <dirent.h>
@@ -44,11 +44,15 @@
 #define PRUNE_INTERVAL 600
 #define PRUNE_MARK "cred-pruned"
 
-static const char entry_magic[8] = {'g', 'x', 'c', 'r', 'e', 'd', 0, 1};
+static const char entry_magic[8] = {'g', 'x', 'c', 'r', 'e', 'd', 0, 2};
+
+/* A trust_stamp's flags: the verifier opened the file through gx_open_trusted(), so a use of
+ * the entry must find it still passing (a directory above it made writable is no stamp). */
+#define STAMP_OPENED_TRUSTED 1U
 
 struct trust_stamp {
         char path[232];
-        uint32_t mode, uid, gid, pad;
+        uint32_t mode, uid, gid, flags;
         uint64_t dev, ino;
         int64_t size, mtime_sec, mtime_nsec, ctime_sec, ctime_nsec;
 };
@@ -89,8 +93,10 @@ static void stamp_from_stat(struct trust_stamp *t, const struct stat *st)
 }
 
 /* Stamp path as stat(2) sees it: through symbolic links, as OpenSSL opens the files.
- * -ENOENT if it does not exist (nothing is added), 0 if stamped; *is_dir tells which. */
-static int add_stamp(struct stamps *s, const char *path, int64_t now, bool *is_dir)
+ * -ENOENT if it does not exist (nothing is added), 0 if stamped; *is_dir tells which.
+ * flags: STAMP_OPENED_TRUSTED or 0. */
+static int add_stamp(struct stamps *s, const char *path, uint32_t flags, int64_t now,
+                     bool *is_dir)
 {
         struct stat st;
         if (stat(path, &st) < 0) {
@@ -106,6 +112,7 @@ static int add_stamp(struct stamps *s, const char *path, int64_t now, bool *is_d
         }
         stamp_from_stat(&s->s[s->n], &st);
         gx_strlcpy(s->s[s->n].path, path, sizeof(s->s[0].path));
+        s->s[s->n].flags = flags;
         s->n++;
         return 0;
 }
@@ -119,17 +126,18 @@ static void stamp_hash_files(struct stamps *s, const char *certdir, unsigned lon
                 char path[PATH_MAX];
                 bool dir;
                 snprintf(path, sizeof(path), "%s/%08lx.%s%d", certdir, hash, prefix, k);
-                if (add_stamp(s, path, now, &dir) == -ENOENT)
+                if (add_stamp(s, path, 0, now, &dir) == -ENOENT)
                         return;
         }
         s->unusable = true;
 }
 
-/* The directory and every entry in it but subdirectories and dot files (voms.c's view). */
+/* A vomsdir directory and every entry in it but subdirectories and dot files: voms.c's view,
+ * which it opens through gx_open_trusted(). */
 static void stamp_dir_files(struct stamps *s, const char *path, int64_t now)
 {
         bool is_dir = false;
-        if (add_stamp(s, path, now, &is_dir) < 0 || !is_dir)
+        if (add_stamp(s, path, STAMP_OPENED_TRUSTED, now, &is_dir) < 0 || !is_dir)
                 return;
         DIR *d = opendir(path);
         if (!d) {
@@ -143,7 +151,7 @@ static void stamp_dir_files(struct stamps *s, const char *path, int64_t now)
                 if (de->d_name[0] == '.' || de->d_type == DT_DIR)
                         continue;
                 snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-                (void)add_stamp(s, sub, now, &sub_dir);
+                (void)add_stamp(s, sub, STAMP_OPENED_TRUSTED, now, &sub_dir);
         }
         closedir(d);
 }
@@ -154,7 +162,7 @@ static void stamps_collect(struct stamps *s, const struct cred_x509_policy *poli
         bool dir;
         s->n = 0;
         s->unusable = use->incomplete;
-        if (add_stamp(s, policy->certdir, policy->now, &dir) < 0)
+        if (add_stamp(s, policy->certdir, 0, policy->now, &dir) < 0)
                 s->unusable = true;
         for (size_t i = 0; i < use->n_cert_hashes; i++)
                 stamp_hash_files(s, policy->certdir, use->cert_hashes[i], "", policy->now);
@@ -170,6 +178,19 @@ static void stamps_collect(struct stamps *s, const struct cred_x509_policy *poli
         }
 }
 
+/* Whether path still passes gx_open_trusted, as when the verifier opened it (with O_PATH:
+ * nothing is read). */
+static bool still_trusted(const char *path)
+{
+        struct gx_error e = {0};
+        int fd = gx_open_trusted(path, O_PATH, &e);
+        if (fd < 0)
+                return false;
+        close(fd);
+        return true;
+}
+
+/* Every stamped file as it was, and still trusted where the verifier needed it to be. */
 static bool stamps_hold(const struct trust_stamp *stamps, size_t n)
 {
         for (size_t i = 0; i < n; i++) {
@@ -179,7 +200,9 @@ static bool stamps_hold(const struct trust_stamp *stamps, size_t n)
                         return false;
                 stamp_from_stat(&now, &st);
                 memcpy(now.path, stamps[i].path, sizeof(now.path));
-                if (memcmp(&now, &stamps[i], sizeof(now)) != 0)
+                now.flags = stamps[i].flags;
+                if (memcmp(&now, &stamps[i], sizeof(now)) != 0 ||
+                    ((stamps[i].flags & STAMP_OPENED_TRUSTED) && !still_trusted(stamps[i].path)))
                         return false;
         }
         return true;
@@ -272,42 +295,24 @@ static bool identity_sane(const struct gx_identity *id, enum gx_cred_kind kind)
         return true;
 }
 
-/* Whether path still passes gx_open_trusted, as when the verifier opened it (with O_PATH:
- * nothing is read). */
-static bool still_trusted(const char *path, int flags)
-{
-        struct gx_error e = {0};
-        int fd = gx_open_trusted(path, O_PATH | flags, &e);
-        if (fd < 0)
-                return false;
-        close(fd);
-        return true;
-}
-
 /* 0 with *ret filled, or -1: no usable entry: damaged, of another kind, made for a later
  * clock (one set back) or past its end at now, or relying on a trust file that has changed. */
 static int entry_load(int dir, const char *name, enum gx_cred_kind kind, int64_t now,
-                      bool files_trusted, struct gx_identity *ret)
+                      struct gx_identity *ret)
 {
         const size_t max = sizeof(struct entry_header) + MAX_STAMPS * sizeof(struct trust_stamp) +
                            sizeof(struct gx_identity);
         _cleanup_free_ char *buf = NULL;
         size_t n = 0;
-        if (cache_entry_read(dir, name, entry_magic, sizeof(struct entry_header), max, &buf,
-                             &n) < 0)
-                return -1;
         struct entry_header h;
-        memcpy(&h, buf, sizeof(h));
-        if (h.n_stamps > MAX_STAMPS ||
+        if (cache_entry_read(dir, name, entry_magic, &h, sizeof(h), max, &buf, &n) < 0 ||
+            h.n_stamps > MAX_STAMPS ||
             n != sizeof(h) + h.n_stamps * sizeof(struct trust_stamp) + sizeof(*ret))
                 return -1;
-        _cleanup_free_ struct trust_stamp *stamps = calloc(MAX_STAMPS, sizeof(*stamps));
-        _cleanup_free_ struct gx_identity *id = malloc(sizeof(*id));
+        /* Both start at multiples of 8 bytes in a malloc'd buffer. */
+        const struct trust_stamp *stamps = (const void *)(buf + sizeof(h));
+        const struct gx_identity *id = (const void *)(stamps + h.n_stamps);
         unsigned char d[32];
-        if (!stamps || !id)
-                return -1;
-        memcpy(stamps, buf + sizeof(h), h.n_stamps * sizeof(*stamps));
-        memcpy(id, buf + sizeof(h) + h.n_stamps * sizeof(*stamps), sizeof(*id));
         if (entry_digest(name, &h, stamps, id, d) < 0 || memcmp(d, h.digest, sizeof(d)) != 0 ||
             !identity_sane(id, kind))
                 return -1;
@@ -316,11 +321,6 @@ static int entry_load(int dir, const char *name, enum gx_cred_kind kind, int64_t
                         return -1;
         if (now < h.verified_at || now >= h.expires || !stamps_hold(stamps, h.n_stamps))
                 return -1;
-        /* Files the verifier opened through gx_open_trusted must still pass it: a directory
-         * above them made writable is not in the stamps. */
-        for (size_t i = 0; files_trusted && i < h.n_stamps; i++)
-                if (S_ISREG(stamps[i].mode) && !still_trusted(stamps[i].path, 0))
-                        return -1;
         *ret = *id;
         return 0;
 }
@@ -385,21 +385,20 @@ int cred_cache_verify_x509(const char *pem, size_t len, const struct cred_x509_p
                                                   x509_entry_name(pem, len, policy, name) == 0
                                           ? cache_dir_open("credential cache")
                                           : -1;
-        _cleanup_free_ struct gx_identity *cached = malloc(sizeof(*cached));
-        _cleanup_free_ struct cred_trust_use *use = calloc(1, sizeof(*use));
-        _cleanup_free_ struct stamps *s = calloc(1, sizeof(*s));
-        if (!cached || !use || !s)
-                return gx_fail(err, GX_SYSTEM, ENOMEM, "credential");
         /* The lifetime asked for must still be left, else a full verification says why not;
          * the certdir's own trust the caller checked. */
-        if (dir >= 0 && (!policy->vomsdir || still_trusted(policy->vomsdir, O_DIRECTORY)) &&
-            entry_load(dir, name, GX_CRED_X509, policy->now, false, cached) == 0 &&
-            cached->not_after - policy->now >= 0 &&
-            (uint64_t)(cached->not_after - policy->now) >= policy->min_lifetime) {
+        _cleanup_free_ struct gx_identity *cached = malloc(sizeof(*cached));
+        struct gx_error lifetime = {0};
+        if (dir >= 0 && cached && entry_load(dir, name, GX_CRED_X509, policy->now, cached) == 0 &&
+            cred_x509_check_lifetime(cached, policy, &lifetime) == 0) {
                 log_msg(LOG_LVL_DEBUG, "credential: verified by an earlier launch (%s)", name);
                 *ret = *cached;
                 return 0;
         }
+        _cleanup_free_ struct cred_trust_use *use = calloc(1, sizeof(*use));
+        _cleanup_free_ struct stamps *s = calloc(1, sizeof(*s));
+        if (!use || !s)
+                return gx_fail(err, GX_SYSTEM, ENOMEM, "credential");
         int r = cred_x509_verify(pem, len, policy, ret, use, err);
         if (r == 0 && dir >= 0) {
                 stamps_collect(s, policy, use);
@@ -410,12 +409,12 @@ int cred_cache_verify_x509(const char *pem, size_t len, const struct cred_x509_p
         return r;
 }
 
-/* A file and the directory holding it. */
+/* A file the verifier opened through gx_open_trusted(), and the directory holding it. */
 static void stamp_file_and_dir(struct stamps *s, const char *path, int64_t now)
 {
         char dir[PATH_MAX];
         bool is_dir;
-        if (add_stamp(s, path, now, &is_dir) < 0)
+        if (add_stamp(s, path, STAMP_OPENED_TRUSTED, now, &is_dir) < 0)
                 s->unusable = true;
         const char *slash = strrchr(path, '/');
         if (!slash || (size_t)(slash - path) >= sizeof(dir)) {
@@ -424,7 +423,7 @@ static void stamp_file_and_dir(struct stamps *s, const char *path, int64_t now)
         }
         memcpy(dir, path, (size_t)(slash - path));
         dir[slash - path] = '\0';
-        if (add_stamp(s, dir[0] ? dir : "/", now, &is_dir) < 0)
+        if (add_stamp(s, dir[0] ? dir : "/", STAMP_OPENED_TRUSTED, now, &is_dir) < 0)
                 s->unusable = true;
 }
 
@@ -437,7 +436,7 @@ int cred_cache_verify_token(const char *token, size_t len, const struct cred_tok
                                                   token_entry_name(token, len, policy, name) == 0
                                           ? cache_dir_open("credential cache")
                                           : -1;
-        if (dir >= 0 && entry_load(dir, name, GX_CRED_TOKEN, policy->now, true, ret) == 0) {
+        if (dir >= 0 && entry_load(dir, name, GX_CRED_TOKEN, policy->now, ret) == 0) {
                 log_msg(LOG_LVL_DEBUG, "credential: verified by an earlier launch (%s)", name);
                 return 0;
         }

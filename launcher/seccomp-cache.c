@@ -54,11 +54,9 @@ static int entry_load(int dir, const char *name, struct sc_filter *ret)
         const size_t max = sizeof(struct entry_header) + BPF_MAXINSNS * sizeof(struct sock_filter);
         _cleanup_free_ char *buf = NULL;
         size_t n = 0;
-        if (cache_entry_read(dir, name, entry_magic, sizeof(struct entry_header), max, &buf,
-                             &n) < 0)
-                return -1;
         struct entry_header h;
-        memcpy(&h, buf, sizeof(h));
+        if (cache_entry_read(dir, name, entry_magic, &h, sizeof(h), max, &buf, &n) < 0)
+                return -1;
         const struct sock_filter *insns = (const void *)(buf + sizeof(h));
         unsigned char d[32];
         if (h.len == 0 ||

@@ -520,8 +520,8 @@ static int chain_policy(STACK_OF(X509) *chain, const struct cred_x509_policy *po
         return eec;
 }
 
-static int check_lifetime(const struct gx_identity *id, const struct cred_x509_policy *policy,
-                          struct gx_error *err)
+int cred_x509_check_lifetime(const struct gx_identity *id, const struct cred_x509_policy *policy,
+                             struct gx_error *err)
 {
         int64_t left = id->not_after - policy->now;
         if (left < 0 ? policy->min_lifetime > 0 : (uint64_t)left < policy->min_lifetime)
@@ -636,7 +636,7 @@ int cred_x509_verify(const char *pem, size_t len, const struct cred_x509_policy 
                 if (r < 0)
                         goto out;
         }
-        r = check_lifetime(id, policy, err);
+        r = cred_x509_check_lifetime(id, policy, err);
         if (r < 0)
                 goto out;
 

@@ -308,39 +308,37 @@ static int find_lease(int dirfd, const char *name, const char *prefix, char *acc
         }
         if (r < 0)
                 return gx_fail(err, GX_SYSTEM, -r, "reading gridmapdir");
-        size_t n_accounts = names.n_accounts, n_others = names.n_others;
-        const char *found = names.found;
 
         char esc[LEASE_NAME_MAX * 4];
         gx_escape(esc, sizeof(esc), name);
-        if (n_accounts == 0 && st.st_nlink == 1)
+        if (names.n_accounts == 0 && st.st_nlink == 1)
                 return gx_fail(err, GX_SYSTEM, 0,
                                "gridmapdir lease %s has no pool account (link count 1); remove "
                                "it",
                                esc);
-        if (n_accounts != 1 || n_others != 0) {
+        if (names.n_accounts != 1 || names.n_others != 0) {
                 /* An LCMAPS sharing this gridmapdir may be mid-way (it links lease names
                  * directly and unlinks them on backing off): look again before calling the
                  * gridmapdir broken. */
                 gx_fail(err, GX_SYSTEM, 0,
                         "gridmapdir lease %s: %zu account names and %zu other names on its inode",
-                        esc, n_accounts, n_others);
+                        esc, names.n_accounts, names.n_others);
                 return -EAGAIN;
         }
         char acc[ACCOUNT_NAME_MAX * 4], pfx[ACCOUNT_NAME_MAX * 4];
-        gx_escape(acc, sizeof(acc), found);
+        gx_escape(acc, sizeof(acc), names.found);
         gx_escape(pfx, sizeof(pfx), prefix);
-        if (!lease_is_pool_account(found, prefix))
+        if (!lease_is_pool_account(names.found, prefix))
                 return gx_fail_public(err, GX_AUTHZ, 0, "not authorized",
                                       "gridmapdir lease %s holds account %s, which is not in "
                                       "pool .%s; remove the lease to re-map",
                                       esc, acc, pfx);
-        if (strlen(found) >= account_size)
+        if (strlen(names.found) >= account_size)
                 return gx_fail(err, GX_SYSTEM, ENAMETOOLONG, "account %s", acc);
         /* LCMAPS touches the lease on every use; sites expire leases by their mtime. Failing
          * to do so (a read-only gridmapdir) must not stop a valid mapping. */
         (void)futimens(fd, NULL);
-        memcpy(account, found, strlen(found) + 1);
+        memcpy(account, names.found, strlen(names.found) + 1);
         return 0;
 }
 

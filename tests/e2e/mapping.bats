@@ -141,14 +141,15 @@ HOLD_CMD=(/bin/sh -c 'echo s3cret >secret; chmod 0644 secret; pwd; echo ready
         done
 }
 
-# The trust files a launch opened: glexec run as the pilot under strace, which runs it as
-# root's tracee with its setuid bit honoured; the opened paths go to $T/opened.
+# The trust files a launch read: glexec run as the pilot under strace, which runs it as
+# root's tracee with its setuid bit honoured; the paths read go to $T/opened.
 launch_opened() {
         strace -qq -e trace=open,openat -o "$T/strace" -u pilot \
                 env -i -C "$PILOT_HOME" PATH=/usr/local/bin:/usr/bin:/bin \
                 GLEXEC_CLIENT_CERT="$(proxy "$1")" "$GLEXEC" /bin/true
-        # The .lsc file is opened below its directory's fd, by its name alone.
-        grep -o '"[^"]*"' "$T/strace" |
+        # The .lsc file is opened below its directory's fd, by its name alone. O_PATH opens
+        # (the trust checks of an entry's vomsdir files) read nothing.
+        grep -v O_PATH "$T/strace" | grep -o '"[^"]*"' |
                 grep -e "$GSEC/certificates/" -e "$GSEC/vomsdir/" -e '\.lsc"$' >"$T/opened" || true
 }
 

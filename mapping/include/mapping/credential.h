@@ -47,6 +47,11 @@ struct cred_trust_use {
 int cred_x509_verify(const char *pem, size_t len, const struct cred_x509_policy *policy,
                      struct gx_identity *ret, struct cred_trust_use *use, struct gx_error *err);
 
+/* The lifetime rule of cred_x509_verify on an identity it returned: at least
+ * policy->min_lifetime seconds left after policy->now, else a refusal saying so. */
+int cred_x509_check_lifetime(const struct gx_identity *id, const struct cred_x509_policy *policy,
+                             struct gx_error *err);
+
 /* Parse a DER VOMS AC container (the value of proxy extension 1.3.6.1.4.1.8005.100.100.5) and
  * apply every check that needs neither the holder nor a trust anchor: structure, version,
  * algorithms, extensions (Targets against host_fqdn), policy authority, FQAN syntax. Fills

@@ -134,9 +134,9 @@ pid_t cg_clone3_into(const struct cg *cg, uint64_t flags, int *ret_pidfd);
  * elides the lock for a thread moving itself (6.18 here does) then skips the global
  * cgroup_threadgroup_rwsem, whose write side waits for an RCU grace period, 7-15 ms after a
  * quiet spell (launch-costs.md). Measured on the development VM: 0.05 ms against 6-15 ms. A
- * kernel that takes the lock anyway costs what cgroup.procs costs, and moves the same. For a single-threaded process
- * the thread is the whole process. v2 writes cgroup.procs; there the payload normally needs
- * no migration at all (cg_clone3_into). */
+ * kernel that takes the lock anyway costs what cgroup.procs costs, and moves the same. For a
+ * single-threaded process the thread is the whole process. v2 writes cgroup.procs; there the
+ * payload normally needs no migration at all (cg_clone3_into). */
 int cg_attach_self(const struct cg *cg);
 
 /* Record memory.current into the sampled peak (v2 kernels before 5.19 have no memory.peak).
