@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/fdutil.h"
+#include "common/sha256.h"
 #include "common/strutil.h"
 #include "log.h"
 #include "mapping/describe.h"
@@ -154,31 +154,17 @@ static const int json_flags = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHE
 
 int audit_chain_line(const char *record_text, char **ret_line, struct gx_error *err)
 {
-        unsigned char digest[EVP_MAX_MD_SIZE];
-        unsigned int dlen = 0;
         size_t len = strlen(record_text);
 
         if (len < 2 || record_text[len - 1] != '}')
                 return gx_fail(err, GX_SYSTEM, 0, "audit record is not a JSON object");
-        if (!EVP_Digest(record_text, len, digest, &dlen, EVP_sha256(), NULL))
-                return gx_fail(err, GX_SYSTEM, 0, "SHA-256 failed");
         char hex[65];
-        for (unsigned i = 0; i < dlen && i < 32; i++)
-                snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+        gx_sha256_hex(record_text, len, hex);
         char *line;
         if (asprintf(&line, "%.*s,\"hash\":\"%s\"}\n", (int)(len - 1), record_text, hex) < 0)
                 return gx_fail(err, GX_SYSTEM, ENOMEM, "audit record");
         *ret_line = line;
         return 0;
-}
-
-static void sha256_hex(const char *data, size_t len, char ret[65])
-{
-        unsigned char digest[EVP_MAX_MD_SIZE];
-        unsigned int dlen = 0;
-        EVP_Digest(data, len, digest, &dlen, EVP_sha256(), NULL);
-        for (unsigned i = 0; i < 32; i++)
-                snprintf(ret + 2 * i, 3, "%02x", digest[i]);
 }
 
 /* The last line of tail, the end of a log: [*ret_start, returned end), trailing newlines
@@ -217,7 +203,7 @@ void audit_last_hash(const char *tail, size_t len, char ret_hash[65])
         else
                 /* A damaged last line (a crash mid-write, or tampering): chain to its bytes so
                  * the break stays visible to a verifier instead of being papered over. */
-                sha256_hex(line, line_len, ret_hash);
+                gx_sha256_hex(line, line_len, ret_hash);
         json_object_put(o);
         if (tok)
                 json_tokener_free(tok);

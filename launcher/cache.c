@@ -1,10 +1,7 @@
 #include "cache.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +12,9 @@
 #include "build-config.h"
 #include "common/fdutil.h"
 #include "common/macro.h"
+#include "common/sha256.h"
 #include "log.h"
+#include "verifier.h"
 
 #define CACHE_PARENT GLEXEC_LOCALSTATEDIR "/cache"
 #define CACHE_NAME "glexec-ng"
@@ -42,18 +41,6 @@ int cache_dir_open(const char *what)
         return fd;
 }
 
-int cache_sha256(const void *const *parts, const size_t *lens, size_t n, unsigned char ret[32])
-{
-        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-        unsigned int dlen = 0;
-        bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
-        for (size_t i = 0; ok && i < n; i++)
-                ok = EVP_DigestUpdate(ctx, parts[i], lens[i]) == 1;
-        ok = ok && EVP_DigestFinal_ex(ctx, ret, &dlen) == 1 && dlen == 32;
-        EVP_MD_CTX_free(ctx);
-        return ok ? 0 : -EIO;
-}
-
 static int file_identity(const char *path, char *buf, size_t size)
 {
         struct stat st;
@@ -65,20 +52,21 @@ static int file_identity(const char *path, char *buf, size_t size)
         return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
 }
 
-/* This binary's version and installed file, and the file libcrypto was loaded from (the same
- * file when it is linked in). Computed once per process. */
+/* This binary's version and installed file, the libcrypto it runs with (the same file when
+ * it is linked in) and the credential verifier's file. Computed once per process. */
 static const char *self_identity(void)
 {
-        static char id[256];
+        static char id[384];
         if (id[0])
                 return id;
-        char exe[96], crypto[96];
-        Dl_info info;
-        if (file_identity("/proc/self/exe", exe, sizeof(exe)) < 0 ||
-            dladdr((void *)OpenSSL_version, &info) == 0 || !info.dli_fname ||
-            file_identity(info.dli_fname, crypto, sizeof(crypto)) < 0)
+        char exe[96], crypto[96] = "linked in", verifier[96];
+        const char *lib = gx_sha256_library();
+        if (file_identity("/proc/self/exe", exe, sizeof(exe)) < 0 || !lib ||
+            (lib[0] && file_identity(lib, crypto, sizeof(crypto)) < 0) ||
+            file_identity(VERIFIER_PATH, verifier, sizeof(verifier)) < 0)
                 return NULL;
-        snprintf(id, sizeof(id), "glexec-ng %s %s libcrypto %s\n", GLEXEC_VERSION, exe, crypto);
+        snprintf(id, sizeof(id), "glexec-ng %s %s libcrypto %s verifier %s\n", GLEXEC_VERSION,
+                 exe, crypto, verifier);
         return id;
 }
 
@@ -94,8 +82,7 @@ int cache_entry_name(const char *kind, const void *const *parts, const size_t *l
         memcpy(all + 1, parts, n * sizeof(*parts));
         memcpy(all_lens + 1, lens, n * sizeof(*lens));
         unsigned char d[32];
-        if (cache_sha256(all, all_lens, n + 1, d) < 0)
-                return -EIO;
+        gx_sha256(all, all_lens, n + 1, d);
         memcpy(ret, kind, klen);
         ret[klen] = '-';
         for (size_t i = 0; i < sizeof(d); i++)

@@ -18,12 +18,9 @@
  * (what names the user of the cache in the warning about an untrusted directory). */
 int cache_dir_open(const char *what);
 
-/* SHA-256 of the concatenated parts. */
-int cache_sha256(const void *const *parts, const size_t *lens, size_t n, unsigned char ret[32]);
-
-/* "<kind>-" and the hex SHA-256 of this glexec's version and installed file (its identity
- * and the libcrypto it runs with, so that a rebuilt or updated binary never takes its
- * predecessor's results) and of the parts. kind: at most 16 characters. */
+/* "<kind>-" and the hex SHA-256 of this glexec's version and installed file, the libcrypto
+ * it runs with and the verifier's installed file (so that a rebuilt or updated program never
+ * takes its predecessor's results) and of the parts. kind: at most 16 characters. */
 int cache_entry_name(const char *kind, const void *const *parts, const size_t *lens, size_t n,
                      char ret[CACHE_ENTRY_NAME_MAX]);
 

@@ -34,8 +34,11 @@
 #include "cache.h"
 #include "common/fdutil.h"
 #include "common/macro.h"
+#include "common/sha256.h"
 #include "common/strutil.h"
 #include "log.h"
+#include "mapping/describe.h"
+#include "verifier.h"
 
 #define MAX_STAMPS 64
 /* Files of one hash in certdir (<hash>.0, .1, ...): more is not a real CA directory. */
@@ -263,36 +266,19 @@ static int token_entry_name(const char *token, size_t len, const struct cred_tok
         return cache_entry_name("cred", parts, lens, ELEMENTSOF(parts), ret);
 }
 
-static int entry_digest(const char *name, const struct entry_header *h,
-                        const struct trust_stamp *stamps, const struct gx_identity *id,
-                        unsigned char ret[32])
+static void entry_digest(const char *name, const struct entry_header *h,
+                         const struct trust_stamp *stamps, const struct gx_identity *id,
+                         unsigned char ret[32])
 {
         const void *parts[] = {name, &h->verified_at, &h->expires, &h->n_stamps, stamps, id};
         const size_t lens[] = {strlen(name) + 1, sizeof(h->verified_at), sizeof(h->expires),
                                sizeof(h->n_stamps), h->n_stamps * sizeof(*stamps), sizeof(*id)};
-        return cache_sha256(parts, lens, ELEMENTSOF(parts), ret);
+        gx_sha256(parts, lens, ELEMENTSOF(parts), ret);
 }
 
 static bool terminated(const char *s, size_t size)
 {
         return memchr(s, '\0', size) != NULL;
-}
-
-static bool identity_sane(const struct gx_identity *id, enum gx_cred_kind kind)
-{
-        if (id->kind != kind || id->n_fqans > GX_MAX_FQANS ||
-            id->n_token_groups > GX_MAX_FQANS || !terminated(id->dn, sizeof(id->dn)) ||
-            !terminated(id->issuer, sizeof(id->issuer)) ||
-            !terminated(id->token_iss, sizeof(id->token_iss)) ||
-            !terminated(id->token_sub, sizeof(id->token_sub)))
-                return false;
-        for (size_t i = 0; i < id->n_fqans; i++)
-                if (!terminated(id->fqans[i], sizeof(id->fqans[i])))
-                        return false;
-        for (size_t i = 0; i < id->n_token_groups; i++)
-                if (!terminated(id->token_groups[i], sizeof(id->token_groups[i])))
-                        return false;
-        return true;
 }
 
 /* 0 with *ret filled, or -1: no usable entry: damaged, of another kind, made for a later
@@ -313,8 +299,8 @@ static int entry_load(int dir, const char *name, enum gx_cred_kind kind, int64_t
         const struct trust_stamp *stamps = (const void *)(buf + sizeof(h));
         const struct gx_identity *id = (const void *)(stamps + h.n_stamps);
         unsigned char d[32];
-        if (entry_digest(name, &h, stamps, id, d) < 0 || memcmp(d, h.digest, sizeof(d)) != 0 ||
-            !identity_sane(id, kind))
+        entry_digest(name, &h, stamps, id, d);
+        if (memcmp(d, h.digest, sizeof(d)) != 0 || !identity_well_formed(id, kind))
                 return -1;
         for (size_t i = 0; i < h.n_stamps; i++)
                 if (!terminated(stamps[i].path, sizeof(stamps[i].path)))
@@ -368,8 +354,7 @@ static void entry_store(int dir, const char *name, int64_t now, int64_t expires,
                 .n_stamps = (uint32_t)s->n,
         };
         memcpy(h.magic, entry_magic, sizeof(h.magic));
-        if (entry_digest(name, &h, s->s, id, h.digest) < 0)
-                return;
+        entry_digest(name, &h, s->s, id, h.digest);
         const void *parts[] = {&h, s->s, id};
         const size_t lens[] = {sizeof(h), s->n * sizeof(s->s[0]), sizeof(*id)};
         const struct timespec end = {.tv_sec = (time_t)expires};
@@ -399,7 +384,7 @@ int cred_cache_verify_x509(const char *pem, size_t len, const struct cred_x509_p
         _cleanup_free_ struct stamps *s = calloc(1, sizeof(*s));
         if (!use || !s)
                 return gx_fail(err, GX_SYSTEM, ENOMEM, "credential");
-        int r = cred_x509_verify(pem, len, policy, ret, use, err);
+        int r = verifier_x509(pem, len, policy, ret, use, err);
         if (r == 0 && dir >= 0) {
                 stamps_collect(s, policy, use);
                 int64_t expires = ret->not_after < use->crls_next_update ? ret->not_after
@@ -441,7 +426,7 @@ int cred_cache_verify_token(const char *token, size_t len, const struct cred_tok
                 return 0;
         }
         char jwks[PATH_MAX] = "";
-        int r = cred_token_verify(token, len, policy, ret, jwks, err);
+        int r = verifier_token(token, len, policy, ret, jwks, err);
         _cleanup_free_ struct stamps *s = calloc(1, sizeof(*s));
         if (r == 0 && dir >= 0 && s && jwks[0] == '/') {
                 stamp_file_and_dir(s, policy->issuers_file, policy->now);

@@ -18,6 +18,7 @@
 #include "mapping/policy.h"
 #include "mapping/token.h"
 #include "sandbox/seccomp.h"
+#include "verifier.h"
 
 /* The verified proxy or token, kept until it is copied into the sandbox, then wiped: a
  * process forked from us must not inherit the private key (DESIGN.md, process model). */
@@ -382,7 +383,7 @@ int credentials_check_config(const struct config *cfg, FILE *out)
         sc_filter_free(&filter);
         if (cfg->token_issuers && cfg->token_issuers[0] &&
             access(cfg->token_issuers, F_OK) == 0) {
-                int n = cred_token_check_issuers(cfg->token_issuers, &err);
+                int n = verifier_check_issuers(cfg->token_issuers, &err);
                 problems += check_item(out, "token_issuers", n, &err);
         }
         if (problems == 0)

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <openssl/crypto.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -231,14 +230,6 @@ int main(int argc, char **argv)
         gx_trace("main");
         ensure_std_fds();
         gx_cloexec_from(3);
-        /* No openssl.cnf: it is not ours to trust in a setuid program, and reading it costs.
-         * Neither OpenSSL's error strings nor its legacy cipher table are used here, and
-         * loading them is about half a millisecond of every launch (bench/RESULTS.md); the
-         * digest table stays, since certificate checks look digests up by NID. */
-        OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ATEXIT |
-                                    OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS |
-                                    OPENSSL_INIT_NO_ADD_ALL_CIPHERS,
-                            NULL);
         capture_and_scrub(&in);
 
         if (cli_parse(argc, argv, inherited_getenv(&in, "GLEXEC_MODE"), &req, &err) < 0)

@@ -18,6 +18,7 @@
 #include "cache.h"
 #include "common/fdutil.h"
 #include "common/macro.h"
+#include "common/sha256.h"
 
 static const char entry_magic[8] = {'g', 'x', 'b', 'p', 'f', 0, 0, 1};
 
@@ -28,12 +29,12 @@ struct entry_header {
         unsigned char digest[32];  /* SHA-256 of flags, len and the instructions */
 };
 
-static int entry_digest(const struct entry_header *h, const struct sock_filter *insns,
-                        unsigned char ret[32])
+static void entry_digest(const struct entry_header *h, const struct sock_filter *insns,
+                         unsigned char ret[32])
 {
         const void *parts[] = {&h->flags, &h->len, insns};
         const size_t lens[] = {sizeof(h->flags), sizeof(h->len), h->len * sizeof(*insns)};
-        return cache_sha256(parts, lens, ELEMENTSOF(parts), ret);
+        gx_sha256(parts, lens, ELEMENTSOF(parts), ret);
 }
 
 /* "seccomp-" and the hash of the profile and the host fingerprint. */
@@ -59,9 +60,10 @@ static int entry_load(int dir, const char *name, struct sc_filter *ret)
                 return -1;
         const struct sock_filter *insns = (const void *)(buf + sizeof(h));
         unsigned char d[32];
-        if (h.len == 0 ||
-            h.len > BPF_MAXINSNS || n != sizeof(h) + h.len * sizeof(*insns) ||
-            entry_digest(&h, insns, d) < 0 || memcmp(d, h.digest, sizeof(d)) != 0)
+        if (h.len == 0 || h.len > BPF_MAXINSNS || n != sizeof(h) + h.len * sizeof(*insns))
+                return -1;
+        entry_digest(&h, insns, d);
+        if (memcmp(d, h.digest, sizeof(d)) != 0)
                 return -1;
         struct sc_filter f = {.insns = malloc(h.len * sizeof(*insns)),
                               .len = (unsigned short)h.len,
@@ -82,8 +84,7 @@ static void entry_store(int dir, const char *name, const struct sc_filter *f)
 {
         struct entry_header h = {.flags = f->flags, .len = f->len};
         memcpy(h.magic, entry_magic, sizeof(h.magic));
-        if (entry_digest(&h, f->insns, h.digest) < 0)
-                return;
+        entry_digest(&h, f->insns, h.digest);
         const void *parts[] = {&h, f->insns};
         const size_t lens[] = {sizeof(h), f->len * sizeof(*f->insns)};
         cache_entry_write(dir, name, parts, lens, ELEMENTSOF(parts), NULL);

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <openssl/evp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 
 #include "common/fdutil.h"
 #include "common/macro.h"
+#include "common/sha256.h"
 #include "common/strutil.h"
 
 #define CLAIM_PREFIX "%tmp:"
@@ -89,17 +89,9 @@ static int finish(const struct enc *e, char name[LEASE_NAME_MAX])
                 name[e->len] = '\0';
                 return 0;
         }
-        unsigned char md[32];
-        unsigned md_len = 0;
-        if (!EVP_Digest(e->buf, e->len, md, &md_len, EVP_sha256(), NULL) || md_len != 32)
-                return -EIO;
         size_t o = strlen(HASH_PREFIX);
         memcpy(name, HASH_PREFIX, o);
-        for (unsigned i = 0; i < md_len; i++) {
-                name[o++] = hex_lower[md[i] >> 4];
-                name[o++] = hex_lower[md[i] & 15];
-        }
-        name[o] = '\0';
+        gx_sha256_hex(e->buf, e->len, name + o);
         return 0;
 }
 

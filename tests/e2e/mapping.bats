@@ -142,9 +142,10 @@ HOLD_CMD=(/bin/sh -c 'echo s3cret >secret; chmod 0644 secret; pwd; echo ready
 }
 
 # The trust files a launch read: glexec run as the pilot under strace, which runs it as
-# root's tracee with its setuid bit honoured; the paths read go to $T/opened.
+# root's tracee with its setuid bit honoured, followed into its children, where the
+# credential verifier (glexec-verify) reads them; the paths read go to $T/opened.
 launch_opened() {
-        strace -qq -e trace=open,openat -o "$T/strace" -u pilot \
+        strace -f -qq -e trace=open,openat -o "$T/strace" -u pilot \
                 env -i -C "$PILOT_HOME" PATH=/usr/local/bin:/usr/bin:/bin \
                 GLEXEC_CLIENT_CERT="$(proxy "$1")" "$GLEXEC" /bin/true
         # The .lsc file is opened below its directory's fd, by its name alone. O_PATH opens
@@ -259,6 +260,55 @@ revoke_alice() {
         echo "$output"
         [ "$status" -eq 203 ]
         [[ "$output" == *revoked* ]]
+}
+
+@test "mapping: a new proxy is parsed by glexec-verify with the pilot's ids, not root's" {
+        write_config mapping
+        voms_files
+        rm -rf "$GX_PREFIX/var/cache/glexec-ng"
+        strace -f -qq -e trace=execveat,setresuid,read,openat -o "$T/strace" -u pilot \
+                env -i -C "$PILOT_HOME" PATH=/usr/local/bin:/usr/bin:/bin \
+                GLEXEC_CLIENT_CERT="$(proxy voms_good)" "$GLEXEC" /bin/true
+        local pid
+        # glexec starts it from the fd of its trusted open, with an empty environment.
+        pid=$(grep -m1 'execveat([0-9]*, "", \["glexec-verify"\], 0x[0-9a-f]* /\* 0 vars \*/, AT_EMPTY_PATH' \
+                "$T/strace" | cut -d' ' -f1)
+        [ -n "$pid" ]
+        grep "^$pid " "$T/strace" >"$T/verifier"
+        cat "$T/verifier"
+        # It gives up root for the pilot's uid before it reads the request, and reads the
+        # trust files after that.
+        local drop request ca
+        drop=$(grep -n -m1 "setresuid($(id -u pilot), $(id -u pilot), $(id -u pilot)) *= 0" \
+                "$T/verifier" | cut -d: -f1)
+        request=$(grep -n -m1 'read(0,' "$T/verifier" | cut -d: -f1)
+        ca=$(grep -n -m1 "$T/grid-security/certificates/" "$T/verifier" | cut -d: -f1)
+        [ -n "$drop" ]
+        [ -n "$request" ]
+        [ -n "$ca" ]
+        [ "$drop" -lt "$request" ]
+        [ "$request" -lt "$ca" ]
+}
+
+@test "mapping: a verifier that is not root's alone, or missing, verifies nothing (202)" {
+        local verifier=$GX_PREFIX/libexec/glexec-ng/glexec-verify
+        write_config mapping
+        voms_files
+        rm -rf "$GX_PREFIX/var/cache/glexec-ng"
+        chmod 0775 "$verifier"
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy voms_good)" -- /bin/true
+        chmod 0755 "$verifier"
+        echo "$output"
+        [ "$status" -eq 202 ]
+        [[ "$output" == *"glexec: credential verifier"* ]]
+        mv "$verifier" "$verifier.away"
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy voms_good)" -- /bin/true
+        mv "$verifier.away" "$verifier"
+        echo "$output"
+        [ "$status" -eq 202 ]
+        [[ "$output" == *"glexec: credential verifier"* ]]
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy voms_good)" -- /bin/true
+        [ "$status" -eq 0 ]
 }
 
 @test "mapping: map file lines in the full and the short FQAN form match the same FQANs" {

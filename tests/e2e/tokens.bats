@@ -159,9 +159,10 @@ token() {
         [ "$output" = "none proxy" ]
 }
 
-# The trust files a token launch read (glexec under root's strace, its setuid bit honoured).
+# The trust files a token launch read (glexec under root's strace, its setuid bit honoured,
+# followed into the credential verifier).
 token_launch_opened() {
-        strace -qq -e trace=open,openat -o "$T/strace" -u pilot \
+        strace -f -qq -e trace=open,openat -o "$T/strace" -u pilot \
                 env -i -C "$PILOT_HOME" PATH=/usr/local/bin:/usr/bin:/bin \
                 GLEXEC_CLIENT_TOKEN="$(token "$1")" "$GLEXEC" /bin/true
         # O_PATH opens (the trust checks of an entry's files) read nothing.

@@ -149,6 +149,7 @@ while read -r path mode owner; do rpm_entry[$path]="$mode $owner"; done < "$work
 
 expected=(
         "/usr/sbin/glexec -rwsr-xr-x root/root"
+        "/usr/libexec/glexec-ng/glexec-verify -rwxr-xr-x root/root"
         "/etc/glexec.conf -rw-r--r-- root/root"
         "/usr/bin/glexec_wrapenv -rwxr-xr-x root/root"
         "/usr/bin/glexec_unwrapenv -rwxr-xr-x root/root"

@@ -1,0 +1,191 @@
+#include "verifier.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/fdutil.h"
+#include "common/macro.h"
+#include "mapping/describe.h"
+#include "verifier-wire.h"
+
+/* Start the verifier on an open pipe pair: its stdin is req_fd, its stdout reply_fd. */
+static pid_t spawn(int exe_fd, int req_fd, int reply_fd, struct gx_error *err)
+{
+        pid_t pid = fork();
+        if (pid < 0)
+                return gx_fail(err, GX_SYSTEM, errno, "credential verifier: fork");
+        if (pid == 0) {
+                /* 0-2 are always open in glexec (main.c), so both pipe ends are above 2 and
+                 * dup2() leaves them close-on-exec. The verifier gets no environment: it reads
+                 * everything it needs from the request. */
+                static char name[] = "glexec-verify";
+                static char *const argv[] = {name, NULL};
+                static char *const envp[] = {NULL};
+                if (dup2(req_fd, 0) == 0 && dup2(reply_fd, 1) == 1)
+                        execveat(exe_fd, "", argv, envp, AT_EMPTY_PATH);
+                _exit(127);
+        }
+        return pid;
+}
+
+/* Does the answer make sense for the question? A verifier that crashed, was killed or wrote
+ * something else fails the launch as a system error, whatever it wrote. */
+static int check_reply(const struct verify_reply *r, enum verify_op op, struct gx_error *err)
+{
+        const char *bad = NULL;
+        if (memcmp(r->magic, verify_reply_magic, sizeof(r->magic)) != 0)
+                bad = "a reply of another program";
+        else if (r->result < 0 && r->err.class != GX_AUTHZ && r->err.class != GX_SYSTEM &&
+                 r->err.class != GX_CLIENT)
+                bad = "a refusal without a reason";
+        else if (!memchr(r->err.msg, '\0', sizeof(r->err.msg)) ||
+                 !memchr(r->err.public_msg, '\0', sizeof(r->err.public_msg)) ||
+                 !memchr(r->jwks_used, '\0', sizeof(r->jwks_used)))
+                bad = "an unterminated string";
+        else if (r->result >= 0 && op == VERIFY_X509 &&
+                 (!identity_well_formed(&r->id, GX_CRED_X509) ||
+                  r->use.n_cert_hashes > CRED_TRUST_MAX_HASHES ||
+                  r->use.n_crl_hashes > CRED_TRUST_MAX_HASHES ||
+                  r->use.n_vos > CRED_TRUST_MAX_VOS))
+                bad = "a malformed identity";
+        else if (r->result >= 0 && op == VERIFY_TOKEN &&
+                 !identity_well_formed(&r->id, GX_CRED_TOKEN))
+                bad = "a malformed identity";
+        for (size_t i = 0; !bad && r->result >= 0 && i < r->use.n_vos; i++)
+                if (!memchr(r->use.vos[i], '\0', sizeof(r->use.vos[i])))
+                        bad = "an unterminated string";
+        if (bad)
+                return gx_fail(err, GX_SYSTEM, 0, "credential verifier answered with %s", bad);
+        if (r->result < 0) {
+                *err = r->err;
+                return r->result;
+        }
+        return 0;
+}
+
+/* Send the request to a new verifier, collect its reply and its exit. */
+static int run(const struct wire *req, enum verify_op op, struct verify_reply *reply,
+               struct gx_error *err)
+{
+        if (wire_finish(req) < 0)
+                return gx_fail(err, GX_SYSTEM, ENOMEM, "credential verifier request");
+        _cleanup_close_ int exe = gx_open_trusted(VERIFIER_PATH, O_PATH, err);
+        if (exe < 0) {
+                gx_error_prefix(err, "credential verifier");
+                return exe;
+        }
+        int to[2], from[2];
+        if (pipe2(to, O_CLOEXEC) < 0)
+                return gx_fail(err, GX_SYSTEM, errno, "credential verifier: pipe");
+        if (pipe2(from, O_CLOEXEC) < 0) {
+                int e = errno;
+                close(to[0]);
+                close(to[1]);
+                return gx_fail(err, GX_SYSTEM, e, "credential verifier: pipe");
+        }
+        pid_t pid = spawn(exe, to[0], from[1], err);
+        close(to[0]);
+        close(from[1]);
+        if (pid < 0) {
+                close(to[1]);
+                close(from[0]);
+                return pid;
+        }
+        /* The verifier reads the whole request before it answers, so writing all of it first
+         * cannot deadlock. A verifier that died early makes the write fail (SIGPIPE is
+         * ignored in glexec) and its missing reply says so. */
+        (void)gx_write_full(to[1], req->buf, req->len);
+        close(to[1]);
+        ssize_t n = gx_read_full(from[0], reply, sizeof(*reply));
+        char extra;
+        bool more = n == (ssize_t)sizeof(*reply) && gx_read_full(from[0], &extra, 1) != 0;
+        close(from[0]);
+        int status = 0;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                return gx_fail(err, GX_SYSTEM, 0, "credential verifier %s %d",
+                               WIFSIGNALED(status) ? "killed by signal" : "exited with status",
+                               WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+        if (n != (ssize_t)sizeof(*reply) || more)
+                return gx_fail(err, GX_SYSTEM, 0, "credential verifier answered %zd bytes",
+                               n);
+        return check_reply(reply, op, err);
+}
+
+/* Ask the verifier; on an answer of 0 or more, *ret_reply is the malloc'd reply. */
+static int ask(struct wire *req, enum verify_op op, struct verify_reply **ret_reply,
+               struct gx_error *err)
+{
+        struct verify_reply *reply = malloc(sizeof(*reply));
+        int r = reply ? run(req, op, reply, err)
+                      : gx_fail(err, GX_SYSTEM, ENOMEM, "credential verifier");
+        wire_free(req); /* it holds the credential */
+        if (r < 0) {
+                free(reply);
+                return r;
+        }
+        *ret_reply = reply;
+        return reply->result;
+}
+
+int verifier_x509(const char *pem, size_t len, const struct cred_x509_policy *policy,
+                  struct gx_identity *ret, struct cred_trust_use *use, struct gx_error *err)
+{
+        struct wire req = {0};
+        wire_put_u64(&req, VERIFY_X509);
+        wire_put_str(&req, policy->certdir);
+        wire_put_str(&req, policy->vomsdir);
+        wire_put_str(&req, policy->host_fqdn);
+        wire_put_u64(&req, (uint64_t)policy->now);
+        wire_put_u64(&req, policy->min_lifetime);
+        wire_put_u64(&req, policy->require_private_key);
+        wire_put_u64(&req, policy->allow_limited);
+        wire_put_u64(&req, policy->allow_legacy);
+        wire_put_u64(&req, policy->check_crls);
+        wire_put_bytes(&req, pem, len);
+        _cleanup_free_ struct verify_reply *reply = NULL;
+        int r = ask(&req, VERIFY_X509, &reply, err);
+        if (r < 0)
+                return r;
+        *ret = reply->id;
+        if (use)
+                *use = reply->use;
+        return 0;
+}
+
+int verifier_token(const char *token, size_t len, const struct cred_token_policy *policy,
+                   struct gx_identity *ret, char *jwks_used, struct gx_error *err)
+{
+        struct wire req = {0};
+        wire_put_u64(&req, VERIFY_TOKEN);
+        wire_put_str(&req, policy->issuers_file);
+        wire_put_strv(&req, policy->audiences);
+        wire_put_u64(&req, policy->accept_any_audience);
+        wire_put_strv(&req, policy->required_scopes);
+        wire_put_u64(&req, policy->clock_skew);
+        wire_put_u64(&req, (uint64_t)policy->now);
+        wire_put_bytes(&req, token, len);
+        _cleanup_free_ struct verify_reply *reply = NULL;
+        int r = ask(&req, VERIFY_TOKEN, &reply, err);
+        if (r < 0)
+                return r;
+        *ret = reply->id;
+        if (jwks_used)
+                memcpy(jwks_used, reply->jwks_used, PATH_MAX);
+        return 0;
+}
+
+int verifier_check_issuers(const char *issuers_file, struct gx_error *err)
+{
+        struct wire req = {0};
+        wire_put_u64(&req, VERIFY_CHECK_ISSUERS);
+        wire_put_str(&req, issuers_file);
+        _cleanup_free_ struct verify_reply *reply = NULL;
+        return ask(&req, VERIFY_CHECK_ISSUERS, &reply, err);
+}
