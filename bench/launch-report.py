@@ -15,14 +15,18 @@ import re
 import statistics
 import sys
 
+# base-*: the baseline revision of bench/launch -b, when there is one.
 VARIANTS = ["floor", "unshare", "bwrap", "glexec-declare", "glexec-mapping", "glexec-token",
-            "glexec-token-es256"]
-GLEXEC = ["glexec-declare", "glexec-mapping", "glexec-token", "glexec-token-es256"]
+            "glexec-token-es256", "base-declare", "base-mapping"]
+GLEXEC = ["glexec-declare", "glexec-mapping", "glexec-token", "glexec-token-es256",
+          "base-declare", "base-mapping"]
 REFS = ["floor", "unshare", "bwrap"]
 # The token variants run on the mapping-mode installation of glexec-mapping: compared with it,
 # what differs is the credential alone.
 TOKEN_PAIRS = [("glexec-token", "glexec-mapping"), ("glexec-token-es256", "glexec-mapping"),
                ("glexec-token-es256", "glexec-token")]
+# After against before: the measured tree against the baseline, same mode and credential.
+BASE_PAIRS = [("glexec-declare", "base-declare"), ("glexec-mapping", "base-mapping")]
 
 
 def pct(values, p):
@@ -81,7 +85,7 @@ def seq_section(title, path, note):
     lines += ["", "Ratios of glexec to the others: median of the per-round ratios (the paired "
               "estimate, interquartile range in brackets), then the ratio of the medians.", "",
               "| ratio | paired median [p25-p75] | of medians |", "|---|---:|---:|"]
-    for g, r in [(g, r) for g in GLEXEC for r in REFS] + TOKEN_PAIRS:
+    for g, r in [(g, r) for g in GLEXEC for r in REFS] + TOKEN_PAIRS + BASE_PAIRS:
         if g not in data or r not in data:
             continue
         ratios = paired(data, g, r, lambda x, y: x / y)
@@ -90,11 +94,12 @@ def seq_section(title, path, note):
         lines.append("| %s / %s | %.1f [%.1f-%.1f] | %.1f |" % (
             g, r, pct(ratios, 50), pct(ratios, 25), pct(ratios, 75),
             pct(list(data[g].values()), 50) / pct(list(data[r].values()), 50)))
-    diffs = [(g, r, paired(data, g, r, lambda x, y: x - y)) for g, r in TOKEN_PAIRS
+    diffs = [(g, r, paired(data, g, r, lambda x, y: x - y)) for g, r in TOKEN_PAIRS + BASE_PAIRS
              if g in data and r in data]
     if any(d for _, _, d in diffs):
-        lines += ["", "Token against proxy on the same installation: the per-round difference "
-                  "of the launch times (median, interquartile range in brackets).", "",
+        lines += ["", "Token against proxy on the same installation, and the measured tree "
+                  "against the baseline: the per-round difference of the launch times (median, "
+                  "interquartile range in brackets).", "",
                   "| difference | paired median ms [p25-p75] |", "|---|---:|"]
         lines += ["| %s - %s | %s [%s to %s] |" % (g, r, ms(pct(d, 50)), ms(pct(d, 25)),
                                                   ms(pct(d, 75))) for g, r, d in diffs if d]
@@ -190,11 +195,12 @@ STAGES = [
     ("seccomp-load", "seccomp filter: load"),
     ("payload", "payload /bin/true: exec to exit"),
     ("supervise", "init exit, supervisor wake-up"),
-    ("cgroup-finish", "cgroup stats and removal"),
+    ("cgroup-usage", "cgroup usage read"),
     ("staging-out", "stage-out"),
     ("audit-end", "audit record \"end\", written"),
-    ("teardown", "teardown: sandbox, lock, reaper"),
+    ("teardown", "teardown: cgroup removal, sandbox, lock"),
     ("audit-sync-end", "audit record \"end\" synced (what is left after the teardown)"),
+    ("reaper-exit", "reaper exit (it frees the removed sandbox directory)"),
     ("report", "report on --report-fd"),
 ]
 EXIT_LABEL = "exit (to the caller's waitpid)"
@@ -364,6 +370,8 @@ def main():
              "- peers: %s" % meta.get("versions"),
              "- load: %s at the start; %s at the end" % (
                  meta.get("uptime_start", "?").strip(), meta.get("uptime_end", "?").strip())]
+    if "baseline" in meta:
+        lines.append("- baseline (base-declare, base-mapping): %s" % meta["baseline"])
     if "tokens_made" in meta:
         lines.append("- tokens: made at %s; %s bytes" % (meta["tokens_made"],
                                                          meta.get("token_bytes", "?")))

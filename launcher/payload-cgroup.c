@@ -91,24 +91,30 @@ unavailable:
         return 0;
 }
 
+void limits_read_usage(struct launch *l, const struct launch_limits *ll)
+{
+        struct gx_error err = {0};
+        struct cg_stats st;
+        if (!ll->cg)
+                return;
+        if (cg_read_stats(ll->cg, &st, &err) < 0) {
+                log_msg(LOG_LVL_WARNING, "%s: %s", l->id, err.msg);
+                return;
+        }
+        l->result.cpu_user_seconds = (double)st.cpu_user_usec / 1e6;
+        l->result.cpu_system_seconds = (double)st.cpu_system_usec / 1e6;
+        l->result.memory_peak_bytes = st.memory_peak_bytes;
+        l->result.pids_peak = st.pids_peak;
+        /* Without an OOM counter the limit hits are only believed together with a payload
+         * that died of SIGKILL. */
+        l->result.oom_killed = st.oom_kills > 0 ||
+                               (st.oom_kills < 0 && st.oom_killed && l->result.signal == 9);
+}
+
 void limits_finish(struct launch *l, struct launch_limits *ll)
 {
         struct gx_error err = {0};
         if (ll->cg) {
-                struct cg_stats st;
-                if (cg_read_stats(ll->cg, &st, &err) == 0) {
-                        l->result.cpu_user_seconds = (double)st.cpu_user_usec / 1e6;
-                        l->result.cpu_system_seconds = (double)st.cpu_system_usec / 1e6;
-                        l->result.memory_peak_bytes = st.memory_peak_bytes;
-                        l->result.pids_peak = st.pids_peak;
-                        /* Without an OOM counter the limit hits are only believed together
-                         * with a payload that died of SIGKILL. */
-                        l->result.oom_killed = st.oom_kills > 0 ||
-                                               (st.oom_kills < 0 && st.oom_killed &&
-                                                l->result.signal == 9);
-                } else {
-                        log_msg(LOG_LVL_WARNING, "%s: %s", l->id, err.msg);
-                }
                 if (cg_destroy(ll->cg, &err) < 0)
                         log_msg(LOG_LVL_WARNING, "%s: %s", l->id, err.msg);
                 cg_free(ll->cg);

@@ -18,8 +18,10 @@ void limits_effective(const struct launch *l, struct cg_limits *ret);
  * then create this launch's cgroup. Sets l->cgroup. */
 int limits_create(struct launch *l, int base_fd, struct launch_limits *ret, struct gx_error *err);
 
-/* Read usage into l->result (CPU, peak memory, OOM), then kill what is left and remove the
- * cgroup. */
+/* Read usage into l->result (CPU, peak memory, OOM). */
+void limits_read_usage(struct launch *l, const struct launch_limits *ll);
+
+/* Kill what is left in the cgroup and remove it. */
 void limits_finish(struct launch *l, struct launch_limits *ll);
 
 /* glexec --cleanup: remove the cgroups of dead launches below cgroup_parent (for "auto", the

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,6 +13,10 @@
 #include "log.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/stage.h"
+
+/* What the supervisor tells the reaper through the pipe, one byte each. */
+#define REAPER_END_RECORDED 'e'
+#define REAPER_DISMISSED 'd'
 
 static _noreturn_ void reaper_main(const struct launch *l, int base_fd, struct cg *cg,
                                    int pipe_fd)
@@ -41,13 +46,25 @@ static _noreturn_ void reaper_main(const struct launch *l, int base_fd, struct c
         if (l->req.report_fd >= 0)
                 close(l->req.report_fd);
 
+        bool end_recorded = false;
         char c;
         ssize_t n;
-        do
+        for (;;) {
                 n = read(pipe_fd, &c, 1);
-        while (n < 0 && errno == EINTR);
-        if (n == 1)
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n != 1 || c == REAPER_DISMISSED)
+                        break;
+                end_recorded = c == REAPER_END_RECORDED;
+        }
+        if (n == 1) {
+                /* Dismissed: nothing to clean up. Our copies of the launch's fds are the last
+                 * ones once the supervisor has closed its own, so our exit, at the end of the
+                 * file, is what frees the removed sandbox directory (reaper.h). */
+                while (read(pipe_fd, &c, 1) != 0 && errno == EINTR)
+                        ;
                 _exit(0);
+        }
 
         /* First out of the job's cgroups: the batch system is about to remove them. */
         cg_move_self_to_root();
@@ -56,7 +73,8 @@ static _noreturn_ void reaper_main(const struct launch *l, int base_fd, struct c
                 log_msg(LOG_LVL_WARNING, "%s: reaper: %s", l->id, err.msg);
         if (!l->cfg->keep_sandbox && stage_remove(base_fd, l->id, &err) < 0)
                 log_msg(LOG_LVL_WARNING, "%s: reaper: %s", l->id, err.msg);
-        if (audit_write(l, "end", "glexec was killed; its reaper removed the payload's resources",
+        if (!end_recorded &&
+            audit_write(l, "end", "glexec was killed; its reaper removed the payload's resources",
                         &err) < 0)
                 log_msg(LOG_LVL_FATAL, "%s: audit end record lost: %s", l->id, err.msg);
         lock_remove(base_fd, l->id);
@@ -90,17 +108,30 @@ int reaper_start(const struct launch *l, int base_fd, struct cg *cg, struct reap
         return 0;
 }
 
+static void tell(struct reaper *r, char what)
+{
+        if (r->pipe_fd >= 0)
+                (void)!write(r->pipe_fd, &what, 1);
+}
+
+void reaper_end_recorded(struct reaper *r)
+{
+        tell(r, REAPER_END_RECORDED);
+}
+
 void reaper_dismiss(struct reaper *r)
 {
-        if (r->pipe_fd < 0)
-                return;
-        (void)!write(r->pipe_fd, "d", 1);
-        close(r->pipe_fd);
-        r->pipe_fd = -1;
+        tell(r, REAPER_DISMISSED);
+}
+
+void reaper_let_go(struct reaper *r)
+{
+        r->pipe_fd = safe_close(r->pipe_fd);
 }
 
 void reaper_collect(struct reaper *r)
 {
+        reaper_let_go(r);
         if (r->pid <= 0)
                 return;
         while (waitpid(r->pid, NULL, 0) < 0 && errno == EINTR)

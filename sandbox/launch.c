@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/fsuid.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -364,6 +365,40 @@ static _noreturn_ void payload_main(const struct sandbox_spec *s, int err_fd)
         _exit(e == ENOENT ? 127 : 126);
 }
 
+struct payload_args {
+        const struct sandbox_spec *s;
+        int err_fd;
+        int close_fds[3];
+};
+
+static int payload_entry(void *arg)
+{
+        const struct payload_args *pa = arg;
+        for (size_t i = 0; i < ELEMENTSOF(pa->close_fds); i++)
+                close(pa->close_fds[i]);
+        payload_main(pa->s, pa->err_fd);
+}
+
+/* The payload as the init's child, started the way posix_spawn() starts a process: in the
+ * init's memory, on a stack of its own, with the init suspended until the payload's exec (or
+ * its exit) (CLONE_VM | CLONE_VFORK). Copying the init's address space for a child that
+ * replaces it at once would cost page-table copies and copy-on-write faults in both. The
+ * payload's setup has its own fd table, signal handlers, limits and credentials; what it
+ * writes to memory before exec is its own business, as the init is waiting. */
+static pid_t spawn_payload(struct payload_args *pa)
+{
+        const size_t stack_size = 256 * 1024;
+        char *stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+        if (stack == MAP_FAILED)
+                return -errno;
+        pid_t pid = clone(payload_entry, stack + stack_size, CLONE_VM | CLONE_VFORK | SIGCHLD,
+                          pa);
+        int e = errno;
+        munmap(stack, stack_size);
+        return pid < 0 ? -e : pid;
+}
+
 static bool supervisor_gone(int alive_fd)
 {
         struct pollfd p = {.fd = alive_fd, .events = POLLIN};
@@ -431,16 +466,11 @@ static _noreturn_ void init_main(const struct sandbox_spec *s, bool attach_cgrou
                 gx_fail(&err, GX_SYSTEM, errno, "pipe");
                 init_report(status_fd, SANDBOX_STAGE_SETUP, &err);
         }
-        pid_t payload = fork();
+        struct payload_args pa = {.s = s, .err_fd = err_pipe[1], .close_fds = {err_pipe[0], go_fd, status_fd}};
+        pid_t payload = spawn_payload(&pa);
         if (payload < 0) {
-                gx_fail(&err, GX_SYSTEM, errno, "fork");
+                gx_fail(&err, GX_SYSTEM, -payload, "starting the payload");
                 init_report(status_fd, SANDBOX_STAGE_SETUP, &err);
-        }
-        if (payload == 0) {
-                close(err_pipe[0]);
-                close(go_fd);
-                close(status_fd);
-                payload_main(s, err_pipe[1]);
         }
         close(err_pipe[1]);
         if (s->sandbox_fd >= 0)

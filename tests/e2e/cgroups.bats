@@ -131,6 +131,30 @@ report() {
         [[ "$(last_audit | json_get '["reason"]')" == *reaper* ]]
 }
 
+@test "glexec killed after its end record: the reaper cleans up and writes no second end" {
+        # strace kills the supervisor at its second clone3: the first starts the namespace
+        # init, the second the thread that syncs the "end" record (glibc's pthread_create),
+        # right after the record was appended and the reaper told so. No other process of a
+        # launch calls clone3 (fork() and the payload's start use clone).
+        strace -f -qq -o /dev/null -e trace=clone3 -e inject=clone3:signal=KILL:when=2 \
+                -u pilot env -i -C "$PILOT_HOME" PATH=/usr/local/bin:/usr/bin:/bin \
+                GLEXEC_CLIENT_CERT="$(proxy valid)" "$GLEXEC" /bin/true || true
+        local id
+        id=$(last_audit | json_get '["id"]')
+        for _ in $(seq 50); do
+                [ -z "$(payload_cgroups)" ] && [ -z "$(ls -A "$T/sandbox")" ] && break
+                sleep 0.1
+        done
+        [ -z "$(payload_cgroups)" ]
+        [ -z "$(ls -A "$T/sandbox")" ]
+        ! pgrep -f glexec-reaper
+        # One start and one end, the supervisor's: the payload ran and ended normally.
+        [ "$(grep -c "\"id\":\"$id\"" "$AUDIT")" -eq 2 ]
+        [ "$(last_audit | json_get '["event"]')" = end ]
+        [ "$(last_audit | json_get '["result"]["exit_code"]')" = 0 ]
+        ! grep "\"id\":\"$id\"" "$AUDIT" | grep -q reaper
+}
+
 @test "a launch left behind with no reaper is removed by the next launch" {
         # What a killed supervisor and a killed reaper leave: a locked-then-abandoned lock file,
         # a sandbox and a cgroup named after the launch.
