@@ -51,6 +51,21 @@ int gx_write_full(int fd, const void *buf, size_t len)
         return 0;
 }
 
+int gx_pipes(int (*pipes)[2], size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                if (pipe2(pipes[i], O_CLOEXEC) == 0)
+                        continue;
+                int e = errno;
+                while (i-- > 0) {
+                        close(pipes[i][0]);
+                        close(pipes[i][1]);
+                }
+                return -e;
+        }
+        return 0;
+}
+
 int gx_read_all(int fd, size_t max, char **ret_buf, size_t *ret_len)
 {
         size_t cap = 4096, len = 0;

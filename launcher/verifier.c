@@ -79,32 +79,28 @@ static int run(const struct wire *req, enum verify_op op, struct verify_reply *r
                 gx_error_prefix(err, "credential verifier");
                 return exe;
         }
-        int to[2], from[2];
-        if (pipe2(to, O_CLOEXEC) < 0)
-                return gx_fail(err, GX_SYSTEM, errno, "credential verifier: pipe");
-        if (pipe2(from, O_CLOEXEC) < 0) {
-                int e = errno;
-                close(to[0]);
-                close(to[1]);
-                return gx_fail(err, GX_SYSTEM, e, "credential verifier: pipe");
-        }
-        pid_t pid = spawn(exe, to[0], from[1], err);
-        close(to[0]);
-        close(from[1]);
+        int p[2][2];
+        int r = gx_pipes(p, 2);
+        if (r < 0)
+                return gx_fail(err, GX_SYSTEM, -r, "credential verifier: pipe");
+        int to = p[0][1], from = p[1][0];
+        pid_t pid = spawn(exe, p[0][0], p[1][1], err);
+        close(p[0][0]);
+        close(p[1][1]);
         if (pid < 0) {
-                close(to[1]);
-                close(from[0]);
+                close(to);
+                close(from);
                 return pid;
         }
         /* The verifier reads the whole request before it answers, so writing all of it first
          * cannot deadlock. A verifier that died early makes the write fail (SIGPIPE is
          * ignored in glexec) and its missing reply says so. */
-        (void)gx_write_full(to[1], req->buf, req->len);
-        close(to[1]);
-        ssize_t n = gx_read_full(from[0], reply, sizeof(*reply));
+        (void)gx_write_full(to, req->buf, req->len);
+        close(to);
+        ssize_t n = gx_read_full(from, reply, sizeof(*reply));
         char extra;
-        bool more = n == (ssize_t)sizeof(*reply) && gx_read_full(from[0], &extra, 1) != 0;
-        close(from[0]);
+        bool more = n == (ssize_t)sizeof(*reply) && gx_read_full(from, &extra, 1) != 0;
+        close(from);
         int status = 0;
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
                 ;

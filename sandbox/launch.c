@@ -511,15 +511,11 @@ static _noreturn_ void init_main(const struct sandbox_spec *s, bool attach_cgrou
 
 int sandbox_start(const struct sandbox_spec *s, struct sandbox_proc *ret, struct gx_error *err)
 {
-        int go[2], status[2];
-        if (pipe2(go, O_CLOEXEC) < 0)
-                return gx_fail(err, GX_SYSTEM, errno, "pipe");
-        if (pipe2(status, O_CLOEXEC) < 0) {
-                int e = errno;
-                close(go[0]);
-                close(go[1]);
-                return gx_fail(err, GX_SYSTEM, e, "pipe");
-        }
+        int pipes[2][2];
+        int r = gx_pipes(pipes, 2);
+        if (r < 0)
+                return gx_fail(err, GX_SYSTEM, -r, "pipe");
+        int *go = pipes[0], *status = pipes[1];
 
         /* Unprivileged (declare-only without the setuid bit), we write the init's id maps as
          * its owner; a non-dumpable process's /proc files belong to root, so the init must be
@@ -552,7 +548,7 @@ int sandbox_start(const struct sandbox_spec *s, struct sandbox_proc *ret, struct
 
         *ret = (struct sandbox_proc){
                 .pid = pid, .pidfd = pidfd, .status_fd = status[0], .alive_fd = go[1]};
-        int r = write_id_maps(pid, s, err);
+        r = write_id_maps(pid, s, err);
         if (r == 0 && write(go[1], "g", 1) != 1)
                 r = gx_fail(err, GX_SYSTEM, errno, "starting the init");
         if (r < 0)

@@ -1045,23 +1045,11 @@ int transfer_copy(const struct transfer_spec *spec, struct transfer_stats *ret,
                 return gx_fail(err, GX_CLIENT, 0, "%s has no name to copy to",
                                esc(e, sizeof(e), spec->source));
 
-        int data[2], rep_send[2], rep_recv[2];
-        if (pipe2(data, O_CLOEXEC) < 0)
-                return gx_fail(err, GX_SYSTEM, errno, "pipe");
-        if (pipe2(rep_send, O_CLOEXEC) < 0) {
-                int saved = errno;
-                close(data[0]);
-                close(data[1]);
-                return gx_fail(err, GX_SYSTEM, saved, "pipe");
-        }
-        if (pipe2(rep_recv, O_CLOEXEC) < 0) {
-                int saved = errno;
-                close(data[0]);
-                close(data[1]);
-                close(rep_send[0]);
-                close(rep_send[1]);
-                return gx_fail(err, GX_SYSTEM, saved, "pipe");
-        }
+        int pipes[3][2];
+        int made = gx_pipes(pipes, 3);
+        if (made < 0)
+                return gx_fail(err, GX_SYSTEM, -made, "pipe");
+        int *data = pipes[0], *rep_send = pipes[1], *rep_recv = pipes[2];
 
         pid_t parent = getpid();
         pid_t sender = fork();

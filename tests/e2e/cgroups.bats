@@ -131,14 +131,26 @@ report() {
         [[ "$(last_audit | json_get '["reason"]')" == *reaper* ]]
 }
 
+# glexec run as the pilot under root's strace with the options $@, payload /bin/true.
+strace_launch() {
+        strace "$@" -u pilot env -i -C "$PILOT_HOME" PATH=/usr/local/bin:/usr/bin:/bin \
+                GLEXEC_CLIENT_CERT="$(proxy valid)" "$GLEXEC" /bin/true
+}
+
 @test "glexec killed after its end record: the reaper cleans up and writes no second end" {
-        # strace kills the supervisor at its second clone3: the first starts the namespace
-        # init, the second the thread that syncs the "end" record (glibc's pthread_create),
-        # right after the record was appended and the reaper told so. No other process of a
-        # launch calls clone3 (fork() and the payload's start use clone).
-        strace -f -qq -o /dev/null -e trace=clone3 -e inject=clone3:signal=KILL:when=2 \
-                -u pilot env -i -C "$PILOT_HOME" PATH=/usr/local/bin:/usr/bin:/bin \
-                GLEXEC_CLIENT_CERT="$(proxy valid)" "$GLEXEC" /bin/true || true
+        # The supervisor's last clone3 starts the thread that syncs the "end" record (glibc's
+        # pthread_create), right after the record was appended and the reaper told so; the
+        # ones before start the namespace init and, on cgroup v2 below a job, the reaper. A
+        # launch traced once counts them; the next is killed at the last one.
+        strace_launch -f -qq -o "$T/clones" -e trace=clone3
+        cat "$T/clones"
+        local pid n
+        pid=$(grep -m1 ' clone3(' "$T/clones" | cut -d' ' -f1)
+        [ -n "$pid" ]
+        n=$(grep -c "^$pid clone3(" "$T/clones" || true)
+        [ "$n" -ge 2 ]
+        strace_launch -f -qq -o /dev/null -e trace=clone3 -e inject=clone3:signal=KILL:when="$n" ||
+                true
         local id
         id=$(last_audit | json_get '["id"]')
         for _ in $(seq 50); do

@@ -28,6 +28,9 @@ int gx_open_trusted_dir(const char *path, struct gx_error *err);
 /* True if st describes something only root can change. */
 bool gx_stat_is_trusted(const struct stat *st);
 
+/* n close-on-exec pipes, or none (-errno, every pipe made so far closed again). */
+int gx_pipes(int (*pipes)[2], size_t n);
+
 /* Mark every fd from `from` upwards close-on-exec, or close it. */
 int gx_cloexec_from(int from);
 int gx_close_from(int from, const int *keep, size_t n_keep);
