@@ -6,12 +6,26 @@
 
 const char verify_reply_magic[8] = {'g', 'x', 'v', 'e', 'r', 'i', 0, 1};
 
+/* The encoding: each number a native uint64_t; a string its length with its NUL, then its
+ * bytes; a list its count, then its strings; the credential its length, then its bytes. */
+struct wire {
+        char *buf;
+        size_t len, cap;
+        bool failed; /* an allocation failed: the buffer is incomplete */
+};
+
+struct wire_reader {
+        const char *p;
+        size_t left;
+        bool failed; /* read past the end, or a malformed field */
+};
+
 /* A NULL string or list: a length no real one can have. */
 #define WIRE_NULL UINT64_MAX
 
 static void put(struct wire *w, const void *data, size_t len)
 {
-        if (w->failed)
+        if (w->failed || len == 0)
                 return;
         if (len > w->cap - w->len) {
                 size_t cap = w->cap ? w->cap : 4096;
@@ -35,18 +49,18 @@ static void put(struct wire *w, const void *data, size_t len)
         w->len += len;
 }
 
-void wire_put_u64(struct wire *w, uint64_t v)
+static void wire_put_u64(struct wire *w, uint64_t v)
 {
         put(w, &v, sizeof(v));
 }
 
-void wire_put_bytes(struct wire *w, const void *data, size_t len)
+static void wire_put_bytes(struct wire *w, const void *data, size_t len)
 {
         wire_put_u64(w, len);
         put(w, data, len);
 }
 
-void wire_put_str(struct wire *w, const char *s)
+static void wire_put_str(struct wire *w, const char *s)
 {
         if (s)
                 wire_put_bytes(w, s, strlen(s) + 1);
@@ -54,7 +68,7 @@ void wire_put_str(struct wire *w, const char *s)
                 wire_put_u64(w, WIRE_NULL);
 }
 
-void wire_put_strv(struct wire *w, char *const *v)
+static void wire_put_strv(struct wire *w, char *const *v)
 {
         size_t n = 0;
         while (v && v[n])
@@ -62,19 +76,6 @@ void wire_put_strv(struct wire *w, char *const *v)
         wire_put_u64(w, v ? n : WIRE_NULL);
         for (size_t i = 0; i < n; i++)
                 wire_put_str(w, v[i]);
-}
-
-int wire_finish(const struct wire *w)
-{
-        return w->failed ? -ENOMEM : 0;
-}
-
-void wire_free(struct wire *w)
-{
-        if (w->buf)
-                explicit_bzero(w->buf, w->cap);
-        free(w->buf);
-        *w = (struct wire){0};
 }
 
 static const char *take(struct wire_reader *r, size_t len)
@@ -89,7 +90,7 @@ static const char *take(struct wire_reader *r, size_t len)
         return p;
 }
 
-uint64_t wire_get_u64(struct wire_reader *r)
+static uint64_t wire_get_u64(struct wire_reader *r)
 {
         uint64_t v = 0;
         const char *p = take(r, sizeof(v));
@@ -98,7 +99,7 @@ uint64_t wire_get_u64(struct wire_reader *r)
         return v;
 }
 
-const char *wire_get_bytes(struct wire_reader *r, size_t *ret_len)
+static const char *wire_get_bytes(struct wire_reader *r, size_t *ret_len)
 {
         uint64_t len = wire_get_u64(r);
         const char *p = take(r, len);
@@ -106,7 +107,7 @@ const char *wire_get_bytes(struct wire_reader *r, size_t *ret_len)
         return p;
 }
 
-const char *wire_get_str(struct wire_reader *r)
+static const char *wire_get_str(struct wire_reader *r)
 {
         uint64_t len = wire_get_u64(r);
         if (len == WIRE_NULL)
@@ -120,7 +121,7 @@ const char *wire_get_str(struct wire_reader *r)
         return p;
 }
 
-char **wire_get_strv(struct wire_reader *r)
+static char **wire_get_strv(struct wire_reader *r)
 {
         uint64_t n = wire_get_u64(r);
         if (n == WIRE_NULL || r->failed)
@@ -143,4 +144,103 @@ char **wire_get_strv(struct wire_reader *r)
                 }
         }
         return v;
+}
+
+/* The fields, in order, of each operation: encode and decode below must agree. */
+int verify_request_encode(const struct verify_request *req, char **ret_buf, size_t *ret_len)
+{
+        struct wire w = {0};
+        wire_put_u64(&w, req->op);
+        switch (req->op) {
+        case VERIFY_X509:
+                wire_put_str(&w, req->x509.certdir);
+                wire_put_str(&w, req->x509.vomsdir);
+                wire_put_str(&w, req->x509.host_fqdn);
+                wire_put_u64(&w, (uint64_t)req->x509.now);
+                wire_put_u64(&w, req->x509.min_lifetime);
+                wire_put_u64(&w, req->x509.require_private_key);
+                wire_put_u64(&w, req->x509.allow_limited);
+                wire_put_u64(&w, req->x509.allow_legacy);
+                wire_put_u64(&w, req->x509.check_crls);
+                wire_put_bytes(&w, req->credential, req->credential_len);
+                break;
+        case VERIFY_TOKEN:
+                wire_put_str(&w, req->token.issuers_file);
+                wire_put_strv(&w, req->token.audiences);
+                wire_put_u64(&w, req->token.accept_any_audience);
+                wire_put_strv(&w, req->token.required_scopes);
+                wire_put_u64(&w, req->token.clock_skew);
+                wire_put_u64(&w, (uint64_t)req->token.now);
+                wire_put_bytes(&w, req->credential, req->credential_len);
+                break;
+        case VERIFY_CHECK_ISSUERS:
+                wire_put_str(&w, req->token.issuers_file);
+                break;
+        }
+        if (w.failed) {
+                verify_request_wipe(w.buf, w.cap);
+                return -ENOMEM;
+        }
+        *ret_buf = w.buf;
+        *ret_len = w.len;
+        return 0;
+}
+
+void verify_request_wipe(char *buf, size_t len)
+{
+        if (buf)
+                explicit_bzero(buf, len);
+        free(buf);
+}
+
+/* One statement per field: the order of an initializer list's evaluations is unspecified in
+ * C, and it must be the order of the encoding. */
+int verify_request_decode(const char *buf, size_t len, struct verify_request *ret)
+{
+        struct wire_reader r = {.p = buf, .left = len};
+        struct verify_request *q = ret;
+        *q = (struct verify_request){.op = (enum verify_op)wire_get_u64(&r)};
+        switch (q->op) {
+        case VERIFY_X509:
+                q->x509.certdir = wire_get_str(&r);
+                q->x509.vomsdir = wire_get_str(&r);
+                q->x509.host_fqdn = wire_get_str(&r);
+                q->x509.now = (int64_t)wire_get_u64(&r);
+                q->x509.min_lifetime = wire_get_u64(&r);
+                q->x509.require_private_key = wire_get_u64(&r) != 0;
+                q->x509.allow_limited = wire_get_u64(&r) != 0;
+                q->x509.allow_legacy = wire_get_u64(&r) != 0;
+                q->x509.check_crls = wire_get_u64(&r) != 0;
+                q->credential = wire_get_bytes(&r, &q->credential_len);
+                break;
+        case VERIFY_TOKEN:
+                q->token.issuers_file = wire_get_str(&r);
+                q->token.audiences = wire_get_strv(&r);
+                q->token.accept_any_audience = wire_get_u64(&r) != 0;
+                q->token.required_scopes = wire_get_strv(&r);
+                q->token.clock_skew = wire_get_u64(&r);
+                q->token.now = (int64_t)wire_get_u64(&r);
+                q->credential = wire_get_bytes(&r, &q->credential_len);
+                break;
+        case VERIFY_CHECK_ISSUERS:
+                q->token.issuers_file = wire_get_str(&r);
+                if (!q->token.issuers_file)
+                        r.failed = true;
+                break;
+        default:
+                r.failed = true;
+        }
+        if (r.failed || r.left) {
+                verify_request_free(q);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+void verify_request_free(struct verify_request *req)
+{
+        free((void *)req->token.audiences);
+        free((void *)req->token.required_scopes);
+        req->token.audiences = NULL;
+        req->token.required_scopes = NULL;
 }

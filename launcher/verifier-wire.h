@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "mapping/credential.h"
 #include "mapping/identity.h"
+#include "mapping/token.h"
 
 enum verify_op {
         VERIFY_X509 = 1,      /* cred_x509_verify() */
@@ -34,33 +35,23 @@ struct verify_reply {
 
 extern const char verify_reply_magic[8];
 
-/* Building a request. A failed allocation is remembered and reported by wire_finish(). */
-struct wire {
-        char *buf;
-        size_t len, cap;
-        bool failed;
+/* A request: the operation, its policy and the credential. For VERIFY_CHECK_ISSUERS only
+ * token.issuers_file is used. */
+struct verify_request {
+        enum verify_op op;
+        struct cred_x509_policy x509;   /* VERIFY_X509 */
+        struct cred_token_policy token; /* VERIFY_TOKEN */
+        const char *credential;         /* the proxy or token, not NUL-terminated */
+        size_t credential_len;
 };
-void wire_put_u64(struct wire *w, uint64_t v);
-/* A string, or NULL. */
-void wire_put_str(struct wire *w, const char *s);
-/* A NULL-terminated string list, or NULL. */
-void wire_put_strv(struct wire *w, char *const *v);
-/* Bytes of any kind (the credential). */
-void wire_put_bytes(struct wire *w, const void *data, size_t len);
-/* 0, or -ENOMEM if anything could not be added. */
-int wire_finish(const struct wire *w);
-/* Wipe (it may hold a private key) and free the buffer. */
-void wire_free(struct wire *w);
 
-/* Reading one. Every getter returns 0 or NULL past the end or on a malformed field and sets
- * failed; strings point into the buffer, which must outlive them. */
-struct wire_reader {
-        const char *p;
-        size_t left;
-        bool failed;
-};
-uint64_t wire_get_u64(struct wire_reader *r);
-const char *wire_get_str(struct wire_reader *r);
-/* The list as a malloc'd array of pointers into the buffer (NULL for a NULL list). */
-char **wire_get_strv(struct wire_reader *r);
-const char *wire_get_bytes(struct wire_reader *r, size_t *ret_len);
+/* The request as bytes: a malloc'd buffer in *ret_buf, wiped and freed with
+ * verify_request_wipe(); -ENOMEM. */
+int verify_request_encode(const struct verify_request *req, char **ret_buf, size_t *ret_len);
+void verify_request_wipe(char *buf, size_t len);
+
+/* The request in buf (which its strings and credential point into, so it must outlive
+ * them); -EINVAL for anything but exactly one well-formed request. The string lists are
+ * malloc'd: verify_request_free(). */
+int verify_request_decode(const char *buf, size_t len, struct verify_request *ret);
+void verify_request_free(struct verify_request *req);

@@ -69,11 +69,9 @@ static int check_reply(const struct verify_reply *r, enum verify_op op, struct g
 }
 
 /* Send the request to a new verifier, collect its reply and its exit. */
-static int run(const struct wire *req, enum verify_op op, struct verify_reply *reply,
+static int run(const char *req, size_t req_len, enum verify_op op, struct verify_reply *reply,
                struct gx_error *err)
 {
-        if (wire_finish(req) < 0)
-                return gx_fail(err, GX_SYSTEM, ENOMEM, "credential verifier request");
         _cleanup_close_ int exe = gx_open_trusted(VERIFIER_PATH, O_PATH, err);
         if (exe < 0) {
                 gx_error_prefix(err, "credential verifier");
@@ -95,7 +93,7 @@ static int run(const struct wire *req, enum verify_op op, struct verify_reply *r
         /* The verifier reads the whole request before it answers, so writing all of it first
          * cannot deadlock. A verifier that died early makes the write fail (SIGPIPE is
          * ignored in glexec) and its missing reply says so. */
-        (void)gx_write_full(to, req->buf, req->len);
+        (void)gx_write_full(to, req, req_len);
         close(to);
         ssize_t n = gx_read_full(from, reply, sizeof(*reply));
         char extra;
@@ -115,13 +113,16 @@ static int run(const struct wire *req, enum verify_op op, struct verify_reply *r
 }
 
 /* Ask the verifier; on an answer of 0 or more, *ret_reply is the malloc'd reply. */
-static int ask(struct wire *req, enum verify_op op, struct verify_reply **ret_reply,
+static int ask(const struct verify_request *req, struct verify_reply **ret_reply,
                struct gx_error *err)
 {
+        char *buf = NULL;
+        size_t len = 0;
         struct verify_reply *reply = malloc(sizeof(*reply));
-        int r = reply ? run(req, op, reply, err)
-                      : gx_fail(err, GX_SYSTEM, ENOMEM, "credential verifier");
-        wire_free(req); /* it holds the credential */
+        int r = !reply || verify_request_encode(req, &buf, &len) < 0
+                        ? gx_fail(err, GX_SYSTEM, ENOMEM, "credential verifier")
+                        : run(buf, len, req->op, reply, err);
+        verify_request_wipe(buf, len); /* it holds the credential */
         if (r < 0) {
                 free(reply);
                 return r;
@@ -133,20 +134,10 @@ static int ask(struct wire *req, enum verify_op op, struct verify_reply **ret_re
 int verifier_x509(const char *pem, size_t len, const struct cred_x509_policy *policy,
                   struct gx_identity *ret, struct cred_trust_use *use, struct gx_error *err)
 {
-        struct wire req = {0};
-        wire_put_u64(&req, VERIFY_X509);
-        wire_put_str(&req, policy->certdir);
-        wire_put_str(&req, policy->vomsdir);
-        wire_put_str(&req, policy->host_fqdn);
-        wire_put_u64(&req, (uint64_t)policy->now);
-        wire_put_u64(&req, policy->min_lifetime);
-        wire_put_u64(&req, policy->require_private_key);
-        wire_put_u64(&req, policy->allow_limited);
-        wire_put_u64(&req, policy->allow_legacy);
-        wire_put_u64(&req, policy->check_crls);
-        wire_put_bytes(&req, pem, len);
+        const struct verify_request req = {
+                .op = VERIFY_X509, .x509 = *policy, .credential = pem, .credential_len = len};
         _cleanup_free_ struct verify_reply *reply = NULL;
-        int r = ask(&req, VERIFY_X509, &reply, err);
+        int r = ask(&req, &reply, err);
         if (r < 0)
                 return r;
         *ret = reply->id;
@@ -158,17 +149,10 @@ int verifier_x509(const char *pem, size_t len, const struct cred_x509_policy *po
 int verifier_token(const char *token, size_t len, const struct cred_token_policy *policy,
                    struct gx_identity *ret, char *jwks_used, struct gx_error *err)
 {
-        struct wire req = {0};
-        wire_put_u64(&req, VERIFY_TOKEN);
-        wire_put_str(&req, policy->issuers_file);
-        wire_put_strv(&req, policy->audiences);
-        wire_put_u64(&req, policy->accept_any_audience);
-        wire_put_strv(&req, policy->required_scopes);
-        wire_put_u64(&req, policy->clock_skew);
-        wire_put_u64(&req, (uint64_t)policy->now);
-        wire_put_bytes(&req, token, len);
+        const struct verify_request req = {
+                .op = VERIFY_TOKEN, .token = *policy, .credential = token, .credential_len = len};
         _cleanup_free_ struct verify_reply *reply = NULL;
-        int r = ask(&req, VERIFY_TOKEN, &reply, err);
+        int r = ask(&req, &reply, err);
         if (r < 0)
                 return r;
         *ret = reply->id;
@@ -179,9 +163,8 @@ int verifier_token(const char *token, size_t len, const struct cred_token_policy
 
 int verifier_check_issuers(const char *issuers_file, struct gx_error *err)
 {
-        struct wire req = {0};
-        wire_put_u64(&req, VERIFY_CHECK_ISSUERS);
-        wire_put_str(&req, issuers_file);
+        const struct verify_request req = {.op = VERIFY_CHECK_ISSUERS,
+                                           .token = {.issuers_file = issuers_file}};
         _cleanup_free_ struct verify_reply *reply = NULL;
-        return ask(&req, VERIFY_CHECK_ISSUERS, &reply, err);
+        return ask(&req, &reply, err);
 }

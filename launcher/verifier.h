@@ -4,7 +4,8 @@
  * glexec-verify, a separate program in the libexec directory that is not setuid. glexec forks
  * and executes it as it is (euid root, real ids the caller's), so that the kernel makes it
  * undumpable and the caller cannot trace it; it gives up root for the caller's ids before
- * reading the request; glexec then checks that its answer is well formed before using it.
+ * reading the request and confines itself with a seccomp filter before parsing it; glexec
+ * then checks that its answer is well formed before using it.
  * A parser exploit thus yields the caller's own uid, not root. It also keeps OpenSSL's X.509
  * and provider code out of glexec, whose every exec would pay for loading it: a credential
  * verified before comes from the cache (cred-cache.h) without starting the verifier. */

@@ -4,8 +4,10 @@
  * the caller's ids before it reads anything, answers once and exits 0; any other exit means
  * that it could not answer. */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <openssl/crypto.h>
+#include <seccomp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -16,6 +18,10 @@
 #include "mapping/credential.h"
 #include "mapping/token.h"
 #include "verifier-wire.h"
+
+#ifndef VERIFY_SECCOMP_DEFAULT
+#define VERIFY_SECCOMP_DEFAULT SCMP_ACT_KILL_PROCESS
+#endif
 
 /* The caller's ids, for good: no supplementary groups, no way back to root, no privilege
  * from a later exec. glexec exec'd us with euid 0 and another real uid, so the kernel already
@@ -38,54 +44,39 @@ static int drop_to_caller(void)
         return 0;
 }
 
-static int verify_x509(struct wire_reader *in, struct verify_reply *out)
+/* From here on only what reading trust files and verifying needs: reading files (opened
+ * read-only), memory, time, randomness, writing to stdout and stderr, exiting. Anything else
+ * kills us, so that a parser exploit gets no further than the caller's own uid already allows
+ * minus the network, exec, ptrace, writes to files and the rest. */
+static int confine(void)
 {
-        /* One statement per field: the order of an initializer list's evaluations is
-         * unspecified in C, and it must be the order glexec wrote them in. */
-        struct cred_x509_policy p = {0};
-        p.certdir = wire_get_str(in);
-        p.vomsdir = wire_get_str(in);
-        p.host_fqdn = wire_get_str(in);
-        p.now = (int64_t)wire_get_u64(in);
-        p.min_lifetime = wire_get_u64(in);
-        p.require_private_key = wire_get_u64(in) != 0;
-        p.allow_limited = wire_get_u64(in) != 0;
-        p.allow_legacy = wire_get_u64(in) != 0;
-        p.check_crls = wire_get_u64(in) != 0;
-        size_t len;
-        const char *pem = wire_get_bytes(in, &len);
-        if (in->failed || in->left)
-                return -1;
-        out->result = cred_x509_verify(pem, len, &p, &out->id, &out->use, &out->err);
-        return 0;
-}
-
-static int verify_token(struct wire_reader *in, struct verify_reply *out)
-{
-        struct cred_token_policy p = {0};
-        p.issuers_file = wire_get_str(in);
-        _cleanup_free_ char **audiences = wire_get_strv(in);
-        p.audiences = audiences;
-        p.accept_any_audience = wire_get_u64(in) != 0;
-        _cleanup_free_ char **scopes = wire_get_strv(in);
-        p.required_scopes = scopes;
-        p.clock_skew = wire_get_u64(in);
-        p.now = (int64_t)wire_get_u64(in);
-        size_t len;
-        const char *token = wire_get_bytes(in, &len);
-        if (in->failed || in->left)
-                return -1;
-        out->result = cred_token_verify(token, len, &p, &out->id, out->jwks_used, &out->err);
-        return 0;
-}
-
-static int check_issuers(struct wire_reader *in, struct verify_reply *out)
-{
-        const char *issuers_file = wire_get_str(in);
-        if (in->failed || in->left || !issuers_file)
-                return -1;
-        out->result = cred_token_check_issuers(issuers_file, &out->err);
-        return 0;
+        static const int allowed[] = {
+                SCMP_SYS(read),          SCMP_SYS(pread64),      SCMP_SYS(lseek),
+                SCMP_SYS(close),         SCMP_SYS(fstat),        SCMP_SYS(newfstatat),
+                SCMP_SYS(statx),         SCMP_SYS(getdents64),   SCMP_SYS(fcntl),
+                SCMP_SYS(readlinkat),    SCMP_SYS(mmap),         SCMP_SYS(munmap),
+                SCMP_SYS(mremap),        SCMP_SYS(mprotect),     SCMP_SYS(brk),
+                SCMP_SYS(madvise),       SCMP_SYS(futex),        SCMP_SYS(clock_gettime),
+                SCMP_SYS(gettimeofday),  SCMP_SYS(time),         SCMP_SYS(getrandom),
+                SCMP_SYS(rt_sigprocmask), SCMP_SYS(getpid),      SCMP_SYS(gettid),
+                SCMP_SYS(exit),          SCMP_SYS(exit_group),
+        };
+        scmp_filter_ctx ctx = seccomp_init(VERIFY_SECCOMP_DEFAULT);
+        int r = ctx ? 0 : -ENOMEM;
+        for (size_t i = 0; r == 0 && i < ELEMENTSOF(allowed); i++)
+                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
+        /* Files only for reading; writes only to the reply (stdout) and stderr. */
+        if (r == 0)
+                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+                                     SCMP_A2(SCMP_CMP_MASKED_EQ,
+                                             O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND, O_RDONLY));
+        if (r == 0)
+                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1,
+                                     SCMP_A0(SCMP_CMP_LE, 2));
+        if (r == 0)
+                r = seccomp_load(ctx);
+        seccomp_release(ctx);
+        return r;
 }
 
 int main(void)
@@ -102,28 +93,27 @@ int main(void)
                             NULL);
         char *buf = NULL;
         size_t len = 0;
-        if (gx_read_all(0, VERIFY_REQUEST_MAX, &buf, &len) < 0)
-                return 2;
+        struct verify_request req;
         struct verify_reply *out = calloc(1, sizeof(*out));
-        if (!out)
+        if (!out || gx_read_all(0, VERIFY_REQUEST_MAX, &buf, &len) < 0 || confine() < 0 ||
+            verify_request_decode(buf, len, &req) < 0)
                 return 2;
         memcpy(out->magic, verify_reply_magic, sizeof(out->magic));
-        struct wire_reader in = {.p = buf, .left = len};
-        int r = -1;
-        switch (wire_get_u64(&in)) {
+        switch (req.op) {
         case VERIFY_X509:
-                r = verify_x509(&in, out);
+                out->result = cred_x509_verify(req.credential, req.credential_len, &req.x509,
+                                               &out->id, &out->use, &out->err);
                 break;
         case VERIFY_TOKEN:
-                r = verify_token(&in, out);
+                out->result = cred_token_verify(req.credential, req.credential_len, &req.token,
+                                                &out->id, out->jwks_used, &out->err);
                 break;
         case VERIFY_CHECK_ISSUERS:
-                r = check_issuers(&in, out);
+                out->result = cred_token_check_issuers(req.token.issuers_file, &out->err);
                 break;
         }
         /* The credential's private key goes before anything else happens. */
         explicit_bzero(buf, len);
-        if (r < 0 || gx_write_full(1, out, sizeof(*out)) < 0)
-                return 2;
-        return 0;
+        verify_request_free(&req);
+        return gx_write_full(1, out, sizeof(*out)) < 0 ? 2 : 0;
 }

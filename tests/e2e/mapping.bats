@@ -262,11 +262,11 @@ revoke_alice() {
         [[ "$output" == *revoked* ]]
 }
 
-@test "mapping: a new proxy is parsed by glexec-verify with the pilot's ids, not root's" {
+@test "mapping: a new proxy is parsed by glexec-verify with the pilot's ids under a seccomp filter" {
         write_config mapping
         voms_files
         rm -rf "$GX_PREFIX/var/cache/glexec-ng"
-        strace -f -qq -e trace=execveat,setresuid,read,openat -o "$T/strace" -u pilot \
+        strace -f -qq -e trace=execveat,setresuid,read,openat,seccomp -o "$T/strace" -u pilot \
                 env -i -C "$PILOT_HOME" PATH=/usr/local/bin:/usr/bin:/bin \
                 GLEXEC_CLIENT_CERT="$(proxy voms_good)" "$GLEXEC" /bin/true
         local pid
@@ -276,18 +276,21 @@ revoke_alice() {
         [ -n "$pid" ]
         grep "^$pid " "$T/strace" >"$T/verifier"
         cat "$T/verifier"
-        # It gives up root for the pilot's uid before it reads the request, and reads the
-        # trust files after that.
-        local drop request ca
+        # It gives up root for the pilot's uid before it reads the request, confines itself
+        # with a seccomp filter after reading it, and only then reads the trust files.
+        local drop request filter ca
         drop=$(grep -n -m1 "setresuid($(id -u pilot), $(id -u pilot), $(id -u pilot)) *= 0" \
                 "$T/verifier" | cut -d: -f1)
         request=$(grep -n -m1 'read(0,' "$T/verifier" | cut -d: -f1)
+        filter=$(grep -n -m1 'seccomp(SECCOMP_SET_MODE_FILTER' "$T/verifier" | cut -d: -f1)
         ca=$(grep -n -m1 "$T/grid-security/certificates/" "$T/verifier" | cut -d: -f1)
         [ -n "$drop" ]
         [ -n "$request" ]
+        [ -n "$filter" ]
         [ -n "$ca" ]
         [ "$drop" -lt "$request" ]
-        [ "$request" -lt "$ca" ]
+        [ "$request" -lt "$filter" ]
+        [ "$filter" -lt "$ca" ]
 }
 
 @test "mapping: a verifier that is not root's alone, or missing, verifies nothing (202)" {

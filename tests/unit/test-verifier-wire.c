@@ -1,6 +1,7 @@
-/* The request encoding between glexec and glexec-verify: what is written is read back field
- * by field, NULL strings and lists stay NULL, and a truncated or forged request is refused
- * instead of read past its end. */
+/* The request between glexec and glexec-verify: what verify_request_encode() writes,
+ * verify_request_decode() reads back field by field, NULL strings and lists staying NULL;
+ * a truncated, padded or forged request is refused instead of read past its end. */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,85 +9,136 @@
 #include "test.h"
 #include "verifier-wire.h"
 
-static void test_round_trip(void)
+static void test_x509(void)
+{
+        const char pem[] = "-----BEGIN CERTIFICATE-----\n\0binary\n";
+        struct verify_request in = {
+                .op = VERIFY_X509,
+                .x509 = {.certdir = "/etc/grid-security/certificates",
+                         .vomsdir = NULL,
+                         .host_fqdn = "wn01.example",
+                         .now = -5,
+                         .min_lifetime = 300,
+                         .require_private_key = true,
+                         .check_crls = true},
+                .credential = pem,
+                .credential_len = sizeof(pem),
+        };
+        char *buf = NULL;
+        size_t len = 0;
+        CHECK(verify_request_encode(&in, &buf, &len) == 0);
+        struct verify_request out;
+        CHECK(verify_request_decode(buf, len, &out) == 0);
+        CHECK(out.op == VERIFY_X509);
+        CHECK_STREQ(out.x509.certdir, "/etc/grid-security/certificates");
+        CHECK(out.x509.vomsdir == NULL);
+        CHECK_STREQ(out.x509.host_fqdn, "wn01.example");
+        CHECK(out.x509.now == -5 && out.x509.min_lifetime == 300);
+        CHECK(out.x509.require_private_key && !out.x509.allow_limited &&
+              !out.x509.allow_legacy && out.x509.check_crls);
+        CHECK(out.credential_len == sizeof(pem) &&
+              memcmp(out.credential, pem, sizeof(pem)) == 0);
+        verify_request_free(&out);
+
+        /* Every truncation, and one byte too many, is refused. */
+        for (size_t cut = 0; cut < len; cut++)
+                CHECK(verify_request_decode(buf, cut, &out) == -EINVAL);
+        char *longer = malloc(len + 1);
+        memcpy(longer, buf, len);
+        longer[len] = 0;
+        CHECK(verify_request_decode(longer, len + 1, &out) == -EINVAL);
+        free(longer);
+        verify_request_wipe(buf, len);
+}
+
+static void test_token(void)
 {
         char *const aud[] = {"https://wn01.example", "any", NULL};
         char *const none[] = {NULL};
-        const char cred[] = {'a', '\0', 'b', '\n'};
-        struct wire w = {0};
-        wire_put_u64(&w, VERIFY_TOKEN);
-        wire_put_str(&w, "/etc/grid-security/token-issuers.conf");
-        wire_put_str(&w, NULL);
-        wire_put_strv(&w, aud);
-        wire_put_strv(&w, none);
-        wire_put_strv(&w, NULL);
-        wire_put_bytes(&w, cred, sizeof(cred));
-        wire_put_u64(&w, UINT64_MAX - 1);
-        CHECK(wire_finish(&w) == 0);
-
-        struct wire_reader r = {.p = w.buf, .left = w.len};
-        CHECK(wire_get_u64(&r) == VERIFY_TOKEN);
-        CHECK_STREQ(wire_get_str(&r), "/etc/grid-security/token-issuers.conf");
-        CHECK(wire_get_str(&r) == NULL && !r.failed);
-        char **v = wire_get_strv(&r);
-        CHECK(v && v[2] == NULL);
-        CHECK_STREQ(v ? v[0] : NULL, "https://wn01.example");
-        CHECK_STREQ(v ? v[1] : NULL, "any");
-        free(v);
-        v = wire_get_strv(&r);
-        CHECK(v && v[0] == NULL);
-        free(v);
-        CHECK(wire_get_strv(&r) == NULL && !r.failed);
+        const char token[] = "eyJhbGciOiJSUzI1NiJ9.e30.c2ln\n";
+        struct verify_request in = {
+                .op = VERIFY_TOKEN,
+                .token = {.issuers_file = "/etc/glexec/token-issuers.conf",
+                          .audiences = aud,
+                          .accept_any_audience = true,
+                          .required_scopes = none,
+                          .clock_skew = 60,
+                          .now = 1796680902},
+                .credential = token,
+                .credential_len = strlen(token),
+        };
+        char *buf = NULL;
         size_t len = 0;
-        const char *bytes = wire_get_bytes(&r, &len);
-        CHECK(bytes && len == sizeof(cred) && memcmp(bytes, cred, len) == 0);
-        CHECK(wire_get_u64(&r) == UINT64_MAX - 1);
-        CHECK(!r.failed && r.left == 0);
-        /* Past the end: nothing, and the failure sticks. */
-        CHECK(wire_get_u64(&r) == 0 && r.failed);
+        CHECK(verify_request_encode(&in, &buf, &len) == 0);
+        struct verify_request out;
+        CHECK(verify_request_decode(buf, len, &out) == 0);
+        CHECK(out.op == VERIFY_TOKEN);
+        CHECK_STREQ(out.token.issuers_file, "/etc/glexec/token-issuers.conf");
+        CHECK(out.token.audiences && out.token.audiences[2] == NULL);
+        CHECK_STREQ(out.token.audiences ? out.token.audiences[0] : NULL, "https://wn01.example");
+        CHECK_STREQ(out.token.audiences ? out.token.audiences[1] : NULL, "any");
+        CHECK(out.token.required_scopes && out.token.required_scopes[0] == NULL);
+        CHECK(out.token.accept_any_audience && out.token.clock_skew == 60 &&
+              out.token.now == 1796680902);
+        CHECK(out.credential_len == strlen(token) &&
+              memcmp(out.credential, token, strlen(token)) == 0);
+        verify_request_free(&out);
+        for (size_t cut = 0; cut < len; cut++)
+                CHECK(verify_request_decode(buf, cut, &out) == -EINVAL);
+        verify_request_wipe(buf, len);
 
-        /* Every truncation of the request fails somewhere, never reads beyond it. */
-        for (size_t cut = 0; cut < w.len; cut++) {
-                struct wire_reader t = {.p = w.buf, .left = cut};
-                wire_get_u64(&t);
-                wire_get_str(&t);
-                wire_get_str(&t);
-                free(wire_get_strv(&t));
-                free(wire_get_strv(&t));
-                free(wire_get_strv(&t));
-                wire_get_bytes(&t, &len);
-                wire_get_u64(&t);
-                CHECK(t.failed);
-        }
-        wire_free(&w);
-        CHECK(w.buf == NULL && w.len == 0);
+        /* A NULL list stays NULL. */
+        in.token.audiences = NULL;
+        CHECK(verify_request_encode(&in, &buf, &len) == 0);
+        CHECK(verify_request_decode(buf, len, &out) == 0 && out.token.audiences == NULL);
+        verify_request_free(&out);
+        verify_request_wipe(buf, len);
 }
 
-/* A string must end in its one NUL; a list cannot claim more strings than bytes. */
+static size_t put64(char *buf, size_t at, uint64_t v)
+{
+        memcpy(buf + at, &v, sizeof(v));
+        return at + sizeof(v);
+}
+
+static size_t put_bytes(char *buf, size_t at, const char *s, size_t len)
+{
+        at = put64(buf, at, len);
+        memcpy(buf + at, s, len);
+        return at + len;
+}
+
+/* Requests no glexec writes: an unknown operation, a string without its NUL or with one
+ * inside, an empty or missing issuers file, a list claiming more strings than there are
+ * bytes. */
 static void test_forged(void)
 {
-        struct wire w = {0};
-        wire_put_bytes(&w, "ab", 2); /* no NUL */
-        wire_put_bytes(&w, "a\0b", 4); /* a NUL inside */
-        wire_put_bytes(&w, "", 0);     /* empty, not even a NUL */
-        wire_put_u64(&w, 1000000);     /* a list of a million strings in no bytes */
-        CHECK(wire_finish(&w) == 0);
-        for (int i = 0; i < 3; i++) {
-                struct wire_reader r = {.p = w.buf, .left = w.len};
-                for (int j = 0; j < i; j++)
-                        wire_get_bytes(&r, &(size_t){0});
-                CHECK(wire_get_str(&r) == NULL && r.failed);
-        }
-        struct wire_reader r = {.p = w.buf, .left = w.len};
-        for (int j = 0; j < 3; j++)
-                wire_get_bytes(&r, &(size_t){0});
-        CHECK(!r.failed && wire_get_strv(&r) == NULL && r.failed);
-        wire_free(&w);
+        char buf[64];
+        struct verify_request out;
+        size_t n;
+
+        n = put_bytes(buf, put64(buf, 0, VERIFY_CHECK_ISSUERS), "/x\0", 3);
+        CHECK(verify_request_decode(buf, n, &out) == 0);
+        verify_request_free(&out);
+        n = put_bytes(buf, put64(buf, 0, VERIFY_CHECK_ISSUERS), "ab", 2);
+        CHECK(verify_request_decode(buf, n, &out) == -EINVAL);
+        n = put_bytes(buf, put64(buf, 0, VERIFY_CHECK_ISSUERS), "a\0b\0", 4);
+        CHECK(verify_request_decode(buf, n, &out) == -EINVAL);
+        n = put_bytes(buf, put64(buf, 0, VERIFY_CHECK_ISSUERS), "", 0);
+        CHECK(verify_request_decode(buf, n, &out) == -EINVAL);
+        n = put64(buf, put64(buf, 0, VERIFY_CHECK_ISSUERS), UINT64_MAX);
+        CHECK(verify_request_decode(buf, n, &out) == -EINVAL);
+        n = put_bytes(buf, put64(buf, 0, 99), "/x\0", 3);
+        CHECK(verify_request_decode(buf, n, &out) == -EINVAL);
+        n = put64(buf, put_bytes(buf, put64(buf, 0, VERIFY_TOKEN), "/\0", 2), 1000000);
+        CHECK(verify_request_decode(buf, n, &out) == -EINVAL);
+        CHECK(verify_request_decode(buf, 0, &out) == -EINVAL);
 }
 
 int main(void)
 {
-        test_round_trip();
+        test_x509();
+        test_token();
         test_forged();
         TEST_MAIN_END();
 }
