@@ -147,7 +147,8 @@ strace_launch() {
         local pid n
         pid=$(grep -m1 ' clone3(' "$T/clones" | cut -d' ' -f1)
         [ -n "$pid" ]
-        n=$(grep -c "^$pid clone3(" "$T/clones" || true)
+        # strace pads the pid column with spaces when pids differ in width.
+        n=$(grep -cE "^$pid +clone3\(" "$T/clones" || true)
         [ "$n" -ge 2 ]
         strace_launch -f -qq -o /dev/null -e trace=clone3 -e inject=clone3:signal=KILL:when="$n" ||
                 true

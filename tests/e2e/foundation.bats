@@ -262,6 +262,28 @@ setup() {
         [ "$(audit_chain_ok)" -ge 2 ]
 }
 
+@test "the start record is on disk before the payload starts, the end record before glexec exits" {
+        strace -f -qq -o "$T/strace" -e trace=fdatasync,execve,exit_group -u pilot \
+                env -i -C "$PILOT_HOME" PATH=/usr/local/bin:/usr/bin:/bin \
+                GLEXEC_CLIENT_CERT="$(proxy valid)" "$GLEXEC" /bin/true
+        cat "$T/strace"
+        # Each record is synced once (fdatasync of the audit log). A call another process
+        # interrupts is logged in two lines, "fdatasync(3 <unfinished ...>" and
+        # "<... fdatasync resumed>) = 0"; the second one is when it ended. strace pads the pid
+        # column with spaces when pids differ in width.
+        local glexec start_sync payload end_sync exit
+        glexec=$(grep -m1 "execve(\"$GLEXEC\"" "$T/strace" | cut -d' ' -f1)
+        [ -n "$glexec" ]
+        [ "$(grep -c 'fdatasync.*= 0$' "$T/strace")" -eq 2 ]
+        start_sync=$(grep -n -m1 'fdatasync.*= 0$' "$T/strace" | cut -d: -f1)
+        payload=$(grep -n -m1 'execve("[^"]*/true"' "$T/strace" | cut -d: -f1)
+        end_sync=$(grep -n 'fdatasync.*= 0$' "$T/strace" | tail -n 1 | cut -d: -f1)
+        exit=$(grep -nE "^$glexec +exit_group" "$T/strace" | cut -d: -f1)
+        [ "$start_sync" -lt "$payload" ]
+        [ "$payload" -lt "$end_sync" ]
+        [ "$end_sync" -lt "$exit" ]
+}
+
 @test "a caller string with a newline cannot forge log lines" {
         run -127 as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- $'/bin/true\nforged: line'
         [ "$status" -eq 127 ]

@@ -103,7 +103,10 @@ exec_as() {
 spawn_as_pilot() {
         local out=$1
         shift
-        (exec_as pilot "$@") >"$out" 2>&1 &
+        # Emptied here, not only by the background job's redirection: a wait_for_line that
+        # ran before the job opened the file would find the last launch's lines in it.
+        : >"$out"
+        (exec_as pilot "$@") >>"$out" 2>&1 &
         GX_PID=$!
 }
 
