@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mapping/describe.h"
+
 const char verify_reply_magic[8] = {'g', 'x', 'v', 'e', 'r', 'i', 0, 1};
 
 /* The encoding: each number a native uint64_t; a string its length with its NUL, then its
@@ -243,4 +245,38 @@ void verify_request_free(struct verify_request *req)
         free((void *)req->token.required_scopes);
         req->token.audiences = NULL;
         req->token.required_scopes = NULL;
+}
+
+int verify_reply_check(const struct verify_reply *r, enum verify_op op, struct gx_error *err)
+{
+        const char *bad = NULL;
+        if (memcmp(r->magic, verify_reply_magic, sizeof(r->magic)) != 0)
+                bad = "a reply of another program";
+        else if (r->result < 0 && r->err.class != GX_AUTHZ && r->err.class != GX_SYSTEM &&
+                 r->err.class != GX_CLIENT)
+                bad = "a refusal without a reason";
+        else if (!memchr(r->err.msg, '\0', sizeof(r->err.msg)) ||
+                 !memchr(r->err.public_msg, '\0', sizeof(r->err.public_msg)) ||
+                 !memchr(r->jwks_used, '\0', sizeof(r->jwks_used)))
+                bad = "an unterminated string";
+        else if (r->result >= 0 && op == VERIFY_X509 &&
+                 (!identity_well_formed(&r->id, GX_CRED_X509) ||
+                  r->use.n_cert_hashes > CRED_TRUST_MAX_HASHES ||
+                  r->use.n_crl_hashes > CRED_TRUST_MAX_HASHES ||
+                  r->use.n_vos > CRED_TRUST_MAX_VOS))
+                bad = "a malformed identity";
+        else if (r->result >= 0 && op == VERIFY_TOKEN &&
+                 !identity_well_formed(&r->id, GX_CRED_TOKEN))
+                bad = "a malformed identity";
+        /* use.n_vos is bounded above, for an X.509 answer only. */
+        for (size_t i = 0; !bad && r->result >= 0 && op == VERIFY_X509 && i < r->use.n_vos; i++)
+                if (!memchr(r->use.vos[i], '\0', sizeof(r->use.vos[i])))
+                        bad = "an unterminated string";
+        if (bad)
+                return gx_fail(err, GX_SYSTEM, 0, "credential verifier answered with %s", bad);
+        if (r->result < 0) {
+                *err = r->err;
+                return r->result;
+        }
+        return 0;
 }

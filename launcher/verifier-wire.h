@@ -35,6 +35,11 @@ struct verify_reply {
 
 extern const char verify_reply_magic[8];
 
+/* Does the reply make sense as the answer to op? The verifier runs with the caller's ids,
+ * so whatever it wrote is checked before glexec reads a string or a count of it: a malformed
+ * reply is GX_SYSTEM; a refusal is the verifier's error, returned as err. */
+int verify_reply_check(const struct verify_reply *r, enum verify_op op, struct gx_error *err);
+
 /* A request: the operation, its policy and the credential. For VERIFY_CHECK_ISSUERS only
  * token.issuers_file is used. */
 struct verify_request {

@@ -10,7 +10,6 @@
 
 #include "common/fdutil.h"
 #include "common/macro.h"
-#include "mapping/describe.h"
 #include "verifier-wire.h"
 
 /* Start the verifier on an open pipe pair: its stdin is req_fd, its stdout reply_fd. */
@@ -31,41 +30,6 @@ static pid_t spawn(int exe_fd, int req_fd, int reply_fd, struct gx_error *err)
                 _exit(127);
         }
         return pid;
-}
-
-/* Does the answer make sense for the question? A verifier that crashed, was killed or wrote
- * something else fails the launch as a system error, whatever it wrote. */
-static int check_reply(const struct verify_reply *r, enum verify_op op, struct gx_error *err)
-{
-        const char *bad = NULL;
-        if (memcmp(r->magic, verify_reply_magic, sizeof(r->magic)) != 0)
-                bad = "a reply of another program";
-        else if (r->result < 0 && r->err.class != GX_AUTHZ && r->err.class != GX_SYSTEM &&
-                 r->err.class != GX_CLIENT)
-                bad = "a refusal without a reason";
-        else if (!memchr(r->err.msg, '\0', sizeof(r->err.msg)) ||
-                 !memchr(r->err.public_msg, '\0', sizeof(r->err.public_msg)) ||
-                 !memchr(r->jwks_used, '\0', sizeof(r->jwks_used)))
-                bad = "an unterminated string";
-        else if (r->result >= 0 && op == VERIFY_X509 &&
-                 (!identity_well_formed(&r->id, GX_CRED_X509) ||
-                  r->use.n_cert_hashes > CRED_TRUST_MAX_HASHES ||
-                  r->use.n_crl_hashes > CRED_TRUST_MAX_HASHES ||
-                  r->use.n_vos > CRED_TRUST_MAX_VOS))
-                bad = "a malformed identity";
-        else if (r->result >= 0 && op == VERIFY_TOKEN &&
-                 !identity_well_formed(&r->id, GX_CRED_TOKEN))
-                bad = "a malformed identity";
-        for (size_t i = 0; !bad && r->result >= 0 && i < r->use.n_vos; i++)
-                if (!memchr(r->use.vos[i], '\0', sizeof(r->use.vos[i])))
-                        bad = "an unterminated string";
-        if (bad)
-                return gx_fail(err, GX_SYSTEM, 0, "credential verifier answered with %s", bad);
-        if (r->result < 0) {
-                *err = r->err;
-                return r->result;
-        }
-        return 0;
 }
 
 /* Send the request to a new verifier, collect its reply and its exit. */
@@ -109,7 +73,7 @@ static int run(const char *req, size_t req_len, enum verify_op op, struct verify
         if (n != (ssize_t)sizeof(*reply) || more)
                 return gx_fail(err, GX_SYSTEM, 0, "credential verifier answered %zd bytes",
                                n);
-        return check_reply(reply, op, err);
+        return verify_reply_check(reply, op, err);
 }
 
 /* Ask the verifier; on an answer of 0 or more, *ret_reply is the malloc'd reply. */

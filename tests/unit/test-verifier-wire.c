@@ -1,6 +1,8 @@
 /* The request between glexec and glexec-verify: what verify_request_encode() writes,
  * verify_request_decode() reads back field by field, NULL strings and lists staying NULL;
- * a truncated, padded or forged request is refused instead of read past its end. */
+ * a truncated, padded or forged request is refused instead of read past its end. And the
+ * reply: verify_reply_check() takes a well-formed answer and refuses a forged one (the
+ * verifier runs with the caller's ids) before any of its strings or counts is used. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -135,10 +137,79 @@ static void test_forged(void)
         CHECK(verify_request_decode(buf, 0, &out) == -EINVAL);
 }
 
+/* A well-formed X.509 answer, then one flaw at a time. */
+static struct verify_reply *good_reply(void)
+{
+        struct verify_reply *r = calloc(1, sizeof(*r));
+        memcpy(r->magic, verify_reply_magic, sizeof(r->magic));
+        r->id.kind = GX_CRED_X509;
+        strcpy(r->id.dn, "/DC=org/CN=Alice");
+        r->id.n_fqans = 1;
+        strcpy(r->id.fqans[0], "/atlas");
+        r->use.n_vos = 1;
+        strcpy(r->use.vos[0], "atlas");
+        return r;
+}
+
+static void test_reply(void)
+{
+        struct gx_error err;
+        struct verify_reply *r = good_reply();
+        CHECK(verify_reply_check(r, VERIFY_X509, &err) == 0);
+        /* An X.509 answer to a token question. */
+        CHECK(verify_reply_check(r, VERIFY_TOKEN, &err) < 0 && err.class == GX_SYSTEM);
+
+        r->magic[0] = 'x';
+        CHECK(verify_reply_check(r, VERIFY_X509, &err) < 0 && err.class == GX_SYSTEM);
+        free(r);
+        r = good_reply();
+        memset(r->id.dn, 'a', sizeof(r->id.dn));
+        CHECK(verify_reply_check(r, VERIFY_X509, &err) < 0 && err.class == GX_SYSTEM);
+        free(r);
+        r = good_reply();
+        r->id.n_fqans = GX_MAX_FQANS + 1;
+        CHECK(verify_reply_check(r, VERIFY_X509, &err) < 0 && err.class == GX_SYSTEM);
+        free(r);
+        r = good_reply();
+        r->use.n_vos = SIZE_MAX;
+        CHECK(verify_reply_check(r, VERIFY_X509, &err) < 0 && err.class == GX_SYSTEM);
+        free(r);
+        r = good_reply();
+        memset(r->use.vos[0], 'v', sizeof(r->use.vos[0]));
+        CHECK(verify_reply_check(r, VERIFY_X509, &err) < 0 && err.class == GX_SYSTEM);
+        free(r);
+        r = good_reply();
+        memset(r->jwks_used, 'j', sizeof(r->jwks_used));
+        CHECK(verify_reply_check(r, VERIFY_X509, &err) < 0 && err.class == GX_SYSTEM);
+        free(r);
+
+        /* A token answer: its counts of the X.509 trust files are not looked at. */
+        r = good_reply();
+        r->id.kind = GX_CRED_TOKEN;
+        r->use.n_vos = SIZE_MAX;
+        CHECK(verify_reply_check(r, VERIFY_TOKEN, &err) == 0);
+        free(r);
+
+        /* A refusal passes the verifier's error on; one without a class is malformed. */
+        r = good_reply();
+        r->result = -EINVAL;
+        r->err.class = GX_AUTHZ;
+        strcpy(r->err.msg, "credential expired");
+        CHECK(verify_reply_check(r, VERIFY_X509, &err) == -EINVAL && err.class == GX_AUTHZ &&
+              strcmp(err.msg, "credential expired") == 0);
+        r->err.class = GX_OK;
+        CHECK(verify_reply_check(r, VERIFY_X509, &err) < 0 && err.class == GX_SYSTEM);
+        memset(r->err.msg, 'm', sizeof(r->err.msg));
+        r->err.class = GX_AUTHZ;
+        CHECK(verify_reply_check(r, VERIFY_X509, &err) < 0 && err.class == GX_SYSTEM);
+        free(r);
+}
+
 int main(void)
 {
         test_x509();
         test_token();
         test_forged();
+        test_reply();
         TEST_MAIN_END();
 }
