@@ -13,6 +13,8 @@
 #include <dlfcn.h>
 #include <openssl/sha.h>
 
+#include "common/strutil.h"
+
 void gx_sha256(const void *const *parts, const size_t *lens, size_t n, unsigned char ret[32])
 {
         SHA256_CTX ctx;
@@ -24,14 +26,9 @@ void gx_sha256(const void *const *parts, const size_t *lens, size_t n, unsigned 
 
 void gx_sha256_hex(const void *data, size_t len, char ret[65])
 {
-        static const char digits[] = "0123456789abcdef";
         unsigned char md[32];
         gx_sha256(&data, &len, 1, md);
-        for (size_t i = 0; i < sizeof(md); i++) {
-                ret[2 * i] = digits[md[i] >> 4];
-                ret[2 * i + 1] = digits[md[i] & 15];
-        }
-        ret[64] = '\0';
+        gx_hex(md, sizeof(md), ret);
 }
 
 const char *gx_sha256_library(void)

@@ -131,3 +131,19 @@ bool gx_startswith(const char *s, const char *prefix)
 {
         return strncmp(s, prefix, strlen(prefix)) == 0;
 }
+
+bool gx_terminated(const char *s, size_t size)
+{
+        return memchr(s, '\0', size) != NULL;
+}
+
+void gx_hex(const void *bytes, size_t n, char *ret)
+{
+        static const char digits[] = "0123456789abcdef";
+        const unsigned char *b = bytes;
+        for (size_t i = 0; i < n; i++) {
+                ret[2 * i] = digits[b[i] >> 4];
+                ret[2 * i + 1] = digits[b[i] & 15];
+        }
+        ret[2 * n] = '\0';
+}

@@ -13,6 +13,7 @@
 #include "common/fdutil.h"
 #include "common/macro.h"
 #include "common/sha256.h"
+#include "common/strutil.h"
 #include "log.h"
 #include "verifier.h"
 
@@ -85,8 +86,7 @@ int cache_entry_name(const char *kind, const void *const *parts, const size_t *l
         gx_sha256(all, all_lens, n + 1, d);
         memcpy(ret, kind, klen);
         ret[klen] = '-';
-        for (size_t i = 0; i < sizeof(d); i++)
-                snprintf(ret + klen + 1 + 2 * i, 3, "%02x", d[i]);
+        gx_hex(d, sizeof(d), ret + klen + 1);
         return 0;
 }
 

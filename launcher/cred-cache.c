@@ -276,11 +276,6 @@ static void entry_digest(const char *name, const struct entry_header *h,
         gx_sha256(parts, lens, ELEMENTSOF(parts), ret);
 }
 
-static bool terminated(const char *s, size_t size)
-{
-        return memchr(s, '\0', size) != NULL;
-}
-
 /* 0 with *ret filled, or -1: no usable entry: damaged, of another kind, made for a later
  * clock (one set back) or past its end at now, or relying on a trust file that has changed. */
 static int entry_load(int dir, const char *name, enum gx_cred_kind kind, int64_t now,
@@ -303,7 +298,7 @@ static int entry_load(int dir, const char *name, enum gx_cred_kind kind, int64_t
         if (memcmp(d, h.digest, sizeof(d)) != 0 || !identity_well_formed(id, kind))
                 return -1;
         for (size_t i = 0; i < h.n_stamps; i++)
-                if (!terminated(stamps[i].path, sizeof(stamps[i].path)))
+                if (!gx_terminated(stamps[i].path, sizeof(stamps[i].path)))
                         return -1;
         if (now < h.verified_at || now >= h.expires || !stamps_hold(stamps, h.n_stamps))
                 return -1;

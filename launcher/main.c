@@ -143,8 +143,7 @@ static void new_launch_id(char id[LAUNCH_ID_LEN + 1])
         unsigned char raw[LAUNCH_ID_LEN / 2];
         if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
                 fail_early(GX_SYSTEM, "no randomness for the launch id");
-        for (size_t i = 0; i < sizeof(raw); i++)
-                snprintf(id + 2 * i, 3, "%02x", raw[i]);
+        gx_hex(raw, sizeof(raw), id);
 }
 
 static void check_install(const struct config *cfg)

@@ -61,7 +61,7 @@ static _noreturn_ void reaper_main(const struct launch *l, int base_fd, struct c
                 /* Dismissed: nothing to clean up. Our copies of the launch's fds are the last
                  * ones once the supervisor has closed its own, so our exit, at the end of the
                  * file, is what frees the removed sandbox directory (reaper.h). */
-                while (read(pipe_fd, &c, 1) != 0 && errno == EINTR)
+                while ((n = read(pipe_fd, &c, 1)) > 0 || (n < 0 && errno == EINTR))
                         ;
                 _exit(0);
         }

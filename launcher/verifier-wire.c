@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/strutil.h"
 #include "mapping/describe.h"
 
 const char verify_reply_magic[8] = {'g', 'x', 'v', 'e', 'r', 'i', 0, 1};
@@ -200,40 +201,39 @@ void verify_request_wipe(char *buf, size_t len)
 int verify_request_decode(const char *buf, size_t len, struct verify_request *ret)
 {
         struct wire_reader r = {.p = buf, .left = len};
-        struct verify_request *q = ret;
-        *q = (struct verify_request){.op = (enum verify_op)wire_get_u64(&r)};
-        switch (q->op) {
+        *ret = (struct verify_request){.op = (enum verify_op)wire_get_u64(&r)};
+        switch (ret->op) {
         case VERIFY_X509:
-                q->x509.certdir = wire_get_str(&r);
-                q->x509.vomsdir = wire_get_str(&r);
-                q->x509.host_fqdn = wire_get_str(&r);
-                q->x509.now = (int64_t)wire_get_u64(&r);
-                q->x509.min_lifetime = wire_get_u64(&r);
-                q->x509.require_private_key = wire_get_u64(&r) != 0;
-                q->x509.allow_limited = wire_get_u64(&r) != 0;
-                q->x509.allow_legacy = wire_get_u64(&r) != 0;
-                q->x509.check_crls = wire_get_u64(&r) != 0;
-                q->credential = wire_get_bytes(&r, &q->credential_len);
+                ret->x509.certdir = wire_get_str(&r);
+                ret->x509.vomsdir = wire_get_str(&r);
+                ret->x509.host_fqdn = wire_get_str(&r);
+                ret->x509.now = (int64_t)wire_get_u64(&r);
+                ret->x509.min_lifetime = wire_get_u64(&r);
+                ret->x509.require_private_key = wire_get_u64(&r) != 0;
+                ret->x509.allow_limited = wire_get_u64(&r) != 0;
+                ret->x509.allow_legacy = wire_get_u64(&r) != 0;
+                ret->x509.check_crls = wire_get_u64(&r) != 0;
+                ret->credential = wire_get_bytes(&r, &ret->credential_len);
                 break;
         case VERIFY_TOKEN:
-                q->token.issuers_file = wire_get_str(&r);
-                q->token.audiences = wire_get_strv(&r);
-                q->token.accept_any_audience = wire_get_u64(&r) != 0;
-                q->token.required_scopes = wire_get_strv(&r);
-                q->token.clock_skew = wire_get_u64(&r);
-                q->token.now = (int64_t)wire_get_u64(&r);
-                q->credential = wire_get_bytes(&r, &q->credential_len);
+                ret->token.issuers_file = wire_get_str(&r);
+                ret->token.audiences = wire_get_strv(&r);
+                ret->token.accept_any_audience = wire_get_u64(&r) != 0;
+                ret->token.required_scopes = wire_get_strv(&r);
+                ret->token.clock_skew = wire_get_u64(&r);
+                ret->token.now = (int64_t)wire_get_u64(&r);
+                ret->credential = wire_get_bytes(&r, &ret->credential_len);
                 break;
         case VERIFY_CHECK_ISSUERS:
-                q->token.issuers_file = wire_get_str(&r);
-                if (!q->token.issuers_file)
+                ret->token.issuers_file = wire_get_str(&r);
+                if (!ret->token.issuers_file)
                         r.failed = true;
                 break;
         default:
                 r.failed = true;
         }
         if (r.failed || r.left) {
-                verify_request_free(q);
+                verify_request_free(ret);
                 return -EINVAL;
         }
         return 0;
@@ -255,9 +255,9 @@ int verify_reply_check(const struct verify_reply *r, enum verify_op op, struct g
         else if (r->result < 0 && r->err.class != GX_AUTHZ && r->err.class != GX_SYSTEM &&
                  r->err.class != GX_CLIENT)
                 bad = "a refusal without a reason";
-        else if (!memchr(r->err.msg, '\0', sizeof(r->err.msg)) ||
-                 !memchr(r->err.public_msg, '\0', sizeof(r->err.public_msg)) ||
-                 !memchr(r->jwks_used, '\0', sizeof(r->jwks_used)))
+        else if (!gx_terminated(r->err.msg, sizeof(r->err.msg)) ||
+                 !gx_terminated(r->err.public_msg, sizeof(r->err.public_msg)) ||
+                 !gx_terminated(r->jwks_used, sizeof(r->jwks_used)))
                 bad = "an unterminated string";
         else if (r->result >= 0 && op == VERIFY_X509 &&
                  (!identity_well_formed(&r->id, GX_CRED_X509) ||
@@ -270,7 +270,7 @@ int verify_reply_check(const struct verify_reply *r, enum verify_op op, struct g
                 bad = "a malformed identity";
         /* use.n_vos is bounded above, for an X.509 answer only. */
         for (size_t i = 0; !bad && r->result >= 0 && op == VERIFY_X509 && i < r->use.n_vos; i++)
-                if (!memchr(r->use.vos[i], '\0', sizeof(r->use.vos[i])))
+                if (!gx_terminated(r->use.vos[i], sizeof(r->use.vos[i])))
                         bad = "an unterminated string";
         if (bad)
                 return gx_fail(err, GX_SYSTEM, 0, "credential verifier answered with %s", bad);

@@ -31,24 +31,19 @@ void identity_describe(const struct gx_identity *id, char *buf, size_t n)
         }
 }
 
-static bool terminated(const char *s, size_t size)
-{
-        return memchr(s, '\0', size) != NULL;
-}
-
 bool identity_well_formed(const struct gx_identity *id, enum gx_cred_kind kind)
 {
         if (id->kind != kind || id->n_fqans > GX_MAX_FQANS ||
-            id->n_token_groups > GX_MAX_FQANS || !terminated(id->dn, sizeof(id->dn)) ||
-            !terminated(id->issuer, sizeof(id->issuer)) ||
-            !terminated(id->token_iss, sizeof(id->token_iss)) ||
-            !terminated(id->token_sub, sizeof(id->token_sub)))
+            id->n_token_groups > GX_MAX_FQANS || !gx_terminated(id->dn, sizeof(id->dn)) ||
+            !gx_terminated(id->issuer, sizeof(id->issuer)) ||
+            !gx_terminated(id->token_iss, sizeof(id->token_iss)) ||
+            !gx_terminated(id->token_sub, sizeof(id->token_sub)))
                 return false;
         for (size_t i = 0; i < id->n_fqans; i++)
-                if (!terminated(id->fqans[i], sizeof(id->fqans[i])))
+                if (!gx_terminated(id->fqans[i], sizeof(id->fqans[i])))
                         return false;
         for (size_t i = 0; i < id->n_token_groups; i++)
-                if (!terminated(id->token_groups[i], sizeof(id->token_groups[i])))
+                if (!gx_terminated(id->token_groups[i], sizeof(id->token_groups[i])))
                         return false;
         return true;
 }

@@ -466,7 +466,8 @@ static _noreturn_ void init_main(const struct sandbox_spec *s, bool attach_cgrou
                 gx_fail(&err, GX_SYSTEM, errno, "pipe");
                 init_report(status_fd, SANDBOX_STAGE_SETUP, &err);
         }
-        struct payload_args pa = {.s = s, .err_fd = err_pipe[1], .close_fds = {err_pipe[0], go_fd, status_fd}};
+        struct payload_args pa = {
+                .s = s, .err_fd = err_pipe[1], .close_fds = {err_pipe[0], go_fd, status_fd}};
         pid_t payload = spawn_payload(&pa);
         if (payload < 0) {
                 gx_fail(&err, GX_SYSTEM, -payload, "starting the payload");

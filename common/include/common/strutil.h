@@ -24,5 +24,12 @@ char *gx_strstrip(char *s);
 
 bool gx_startswith(const char *s, const char *prefix);
 
+/* Does the fixed-size field s (size bytes) hold a NUL, i.e. a string? For data that crossed a
+ * process or file boundary. */
+bool gx_terminated(const char *s, size_t size);
+
+/* bytes[0..n) as 2n lowercase hex digits and a NUL in ret. */
+void gx_hex(const void *bytes, size_t n, char *ret);
+
 static inline void gx_strv_freep(char ***v) { gx_strv_free(*v); }
 #define _cleanup_strv_free_ __attribute__((cleanup(gx_strv_freep)))
