@@ -216,3 +216,15 @@ token_launch_opened() {
         echo "$output"
         [ "$status" -eq 203 ]
 }
+
+@test "--check-config checks the token issuers and their JWKS files through glexec-verify" {
+        run "$GLEXEC" --check-config
+        echo "$output"
+        [ "$status" -eq 0 ]
+        [[ "$output" == *"configuration OK"* ]]
+        echo '{"keys": [' >"$T/grid-security/jwks-ec.json"
+        run "$GLEXEC" --check-config
+        echo "$output"
+        [ "$status" -eq 202 ]
+        [[ "$output" == *"token_issuers: "*"jwks-ec.json"* ]]
+}
