@@ -26,11 +26,19 @@ static void add_string(struct json_object *o, const char *key, const char *value
         json_object_object_add(o, key, value ? json_object_new_string(value) : NULL);
 }
 
-static struct json_object *string_array(const char (*items)[GX_FQAN_MAX], size_t n)
+static struct json_object *string_array(const char (*items)[GX_FQAN_MAX], size_t n,
+                                        bool fqans)
 {
         struct json_object *a = json_object_new_array();
-        for (size_t i = 0; i < n; i++)
-                json_object_array_add(a, json_object_new_string(items[i]));
+        char shown[FQAN_DISPLAY_MAX];
+        for (size_t i = 0; i < n; i++) {
+                const char *item = items[i];
+                if (fqans) {
+                        fqan_display(items[i], shown, sizeof(shown));
+                        item = shown;
+                }
+                json_object_array_add(a, json_object_new_string(item));
+        }
         return a;
 }
 
@@ -42,21 +50,24 @@ static struct json_object *gid_array(const gid_t *gids, size_t n)
         return a;
 }
 
+/* Every key of SPEC section 8 is there for either kind of credential, null (or no FQANs)
+ * where the other kind has it, so that readers need not guess which keys exist. */
 static struct json_object *identity_json(const struct gx_identity *id)
 {
         struct json_object *o = json_object_new_object();
-        if (id->kind == GX_CRED_X509) {
-                add_string(o, "dn", id->dn);
-                add_string(o, "issuer", id->issuer);
-                json_object_object_add(o, "fqans", string_array(id->fqans, id->n_fqans));
-        } else if (id->kind == GX_CRED_TOKEN) {
-                struct json_object *t = json_object_new_object();
+        bool x509 = id->kind == GX_CRED_X509;
+        add_string(o, "dn", x509 ? id->dn : NULL);
+        add_string(o, "issuer", x509 ? id->issuer : NULL);
+        json_object_object_add(o, "fqans", string_array(id->fqans, x509 ? id->n_fqans : 0, true));
+        struct json_object *t = NULL;
+        if (id->kind == GX_CRED_TOKEN) {
+                t = json_object_new_object();
                 add_string(t, "iss", id->token_iss);
                 add_string(t, "sub", id->token_sub);
                 json_object_object_add(t, "groups",
-                                       string_array(id->token_groups, id->n_token_groups));
-                json_object_object_add(o, "token", t);
+                                       string_array(id->token_groups, id->n_token_groups, false));
         }
+        json_object_object_add(o, "token", t);
         return o;
 }
 
@@ -65,8 +76,8 @@ static struct json_object *command_json(const struct launch *l)
         struct json_object *a = json_object_new_array();
         size_t total = 0;
         for (int i = 0; i < l->req.n_command; i++) {
-                const char *arg = i == 0 && l->command_path[0] ? l->command_path
-                                                               : l->req.command[i];
+                const char *arg = i == 0 && l->command_shown[0] ? l->command_shown
+                                                                : l->req.command[i];
                 total += strlen(arg);
                 if (total > AUDIT_MAX_COMMAND_TEXT) {
                         json_object_array_add(a, json_object_new_string("...(truncated)"));
@@ -209,7 +220,8 @@ void audit_last_hash(const char *tail, size_t len, char ret_hash[65])
                 json_tokener_free(tok);
 }
 
-static int open_audit_log(const char *path, struct gx_error *err)
+/* The audit log's directory, trusted along its whole path, and the log's name in it. */
+static int open_log_dir(const char *path, char name[NAME_MAX + 1], struct gx_error *err)
 {
         char dir[PATH_MAX];
         if (gx_strlcpy(dir, path, sizeof(dir)) < 0)
@@ -217,33 +229,56 @@ static int open_audit_log(const char *path, struct gx_error *err)
         char *slash = strrchr(dir, '/');
         if (!slash || !slash[1])
                 return gx_fail(err, GX_SYSTEM, EINVAL, "audit_log %s", path);
-        const char *name = slash + 1;
-        char namebuf[NAME_MAX + 1];
-        if (gx_strlcpy(namebuf, name, sizeof(namebuf)) < 0)
+        if (gx_strlcpy(name, slash + 1, NAME_MAX + 1) < 0)
                 return gx_fail(err, GX_SYSTEM, ENAMETOOLONG, "audit_log");
         if (slash == dir)
                 slash[1] = '\0';
         else
                 *slash = '\0';
+        return gx_open_trusted_dir(dir, err);
+}
 
-        _cleanup_close_ int dfd = gx_open_trusted_dir(dir, err);
-        if (dfd < 0)
-                return dfd;
-        /* Read-write: the last record's hash is read back through the same locked fd. */
-        int fd = openat(dfd, namebuf,
-                        O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
-        if (fd < 0)
-                return gx_fail(err, GX_SYSTEM, errno, "cannot open audit log %s", path);
-        struct stat st;
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !gx_stat_is_trusted(&st) ||
-            st.st_uid != geteuid()) {
-                close(fd);
+static int check_log_stat(const char *path, const struct stat *st, struct gx_error *err)
+{
+        if (!S_ISREG(st->st_mode) || !gx_stat_is_trusted(st) || st->st_uid != geteuid())
                 return gx_fail(err, GX_SYSTEM, 0,
                                "audit log %s is not a regular file owned by root and writable "
                                "only by it",
                                path);
+        return 0;
+}
+
+static int open_audit_log(const char *path, struct gx_error *err)
+{
+        char name[NAME_MAX + 1];
+        _cleanup_close_ int dfd = open_log_dir(path, name, err);
+        if (dfd < 0)
+                return dfd;
+        /* Read-write: the last record's hash is read back through the same locked fd. */
+        int fd = openat(dfd, name,
+                        O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+        if (fd < 0)
+                return gx_fail(err, GX_SYSTEM, errno, "cannot open audit log %s", path);
+        struct stat st;
+        int r = fstat(fd, &st) < 0 ? gx_fail(err, GX_SYSTEM, errno, "audit log %s", path)
+                                   : check_log_stat(path, &st, err);
+        if (r < 0) {
+                close(fd);
+                return r;
         }
         return fd;
+}
+
+int audit_check_log(const char *path, struct gx_error *err)
+{
+        char name[NAME_MAX + 1];
+        _cleanup_close_ int dfd = open_log_dir(path, name, err);
+        if (dfd < 0)
+                return dfd;
+        struct stat st;
+        if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? 0 : gx_fail(err, GX_SYSTEM, errno, "audit log %s", path);
+        return check_log_stat(path, &st, err);
 }
 
 static int append_chained(int fd, const char *record_text, struct gx_error *err)
@@ -293,14 +328,19 @@ static int append_chained(int fd, const char *record_text, struct gx_error *err)
 
 static void syslog_event(const struct launch *l, const char *event, const char *reason)
 {
-        char who[1400], cmd[512], user[128];
+        char who[1400], cmd[1100], shown[512], exe[512], user[128];
         if (l->have_identity)
                 identity_describe(&l->identity, who, sizeof(who));
         else
                 snprintf(who, sizeof(who), "no verified credential");
-        gx_escape(cmd, sizeof(cmd), l->command_path[0] ? l->command_path
-                                    : l->req.n_command > 0 ? l->req.command[0]
-                                                           : "");
+        gx_escape(shown, sizeof(shown), l->command_shown[0] ? l->command_shown
+                                        : l->req.n_command > 0 ? l->req.command[0]
+                                                               : "");
+        gx_escape(exe, sizeof(exe), l->command_path);
+        if (l->command_path[0] && strcmp(l->command_path, l->command_shown) != 0)
+                snprintf(cmd, sizeof(cmd), "%s\" executable \"%s", shown, exe);
+        else
+                snprintf(cmd, sizeof(cmd), "%s", shown);
         gx_escape(user, sizeof(user), l->caller.user);
 
         if (strcmp(event, "start") == 0) {

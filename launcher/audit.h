@@ -38,6 +38,10 @@ int audit_sync_wait(struct audit_log *log, struct gx_error *err);
 
 void audit_close(struct audit_log *log);
 
+/* For --check-config: the audit log's directory is trusted, and the log, if it exists yet, is
+ * a regular file that only root can write. */
+int audit_check_log(const char *path, struct gx_error *err);
+
 /* One record, on disk when this returns (a denial; the reaper's "end"). */
 int audit_write(const struct launch *l, const char *event, const char *reason,
                 struct gx_error *err);

@@ -19,8 +19,8 @@ enum key_type {
         KEY_STRING,
         KEY_LIST,
         KEY_BOOL,
-        KEY_SIZE,    /* integer with K/M/G */
-        KEY_INT,     /* plain integer */
+        KEY_SIZE,    /* a size: integer with K/M/G (powers of 1024) */
+        KEY_INT,     /* integer, bounded by max; K/M/G allowed too (SPEC section 6) */
         KEY_MILLI,   /* decimal, stored in thousandths */
         KEY_MODE,
         KEY_LOG_DEST,
@@ -188,6 +188,8 @@ int config_init_defaults(struct config *cfg)
                 {offsetof(struct config, voms_gridmapfile), "/etc/grid-security/voms-grid-mapfile"},
                 {offsetof(struct config, groupmapfile), "/etc/grid-security/groupmapfile"},
                 {offsetof(struct config, gridmapdir), "/etc/grid-security/gridmapdir"},
+                {offsetof(struct config, token_issuers), "/etc/glexec/token-issuers.conf"},
+                {offsetof(struct config, token_mapfile), "/etc/grid-security/token-mapfile"},
                 {offsetof(struct config, sandbox_base), "/var/lib/glexec/sandbox"},
                 {offsetof(struct config, seccomp_profile), GLEXEC_DATADIR "/seccomp/default.json"},
                 {offsetof(struct config, cgroup_parent), "auto"},
@@ -203,10 +205,10 @@ int config_init_defaults(struct config *cfg)
         cfg->preserve_env_variables = gx_strv_split("", ',');
         cfg->token_audience = gx_strv_split("", ',');
         cfg->allowed_executables = gx_strv_split("", ',');
-        cfg->hide_paths = gx_strv_split("", ',');
+        /* hide_paths stays NULL until parsed: its default is the gridmapdir as configured. */
         if (!cfg->token_required_scopes || !cfg->user_white_list || !cfg->group_white_list ||
             !cfg->omission_private_key_white_list || !cfg->preserve_env_variables ||
-            !cfg->token_audience || !cfg->allowed_executables || !cfg->hide_paths)
+            !cfg->token_audience || !cfg->allowed_executables)
                 return -ENOMEM;
         return 0;
 }
@@ -277,7 +279,7 @@ static int apply_key(struct config *cfg, const struct key *k, const char *value)
                         *(uint64_t *)field = u;
                 return r;
         case KEY_INT:
-                r = gx_parse_u64(value, &u);
+                r = gx_parse_size(value, &u);
                 if (r < 0)
                         return r;
                 if (k->max && u > k->max)
@@ -436,6 +438,13 @@ int config_parse_string(struct config *cfg, const char *text, const char *name,
                 snprintf(reason, sizeof(reason), "%s", st.failed ? err->msg : "syntax error");
                 gx_fail(err, GX_SYSTEM, 0, "%s:%d: %s", name, line, reason);
                 return -EINVAL;
+        }
+        if (!cfg->hide_paths) {
+                /* The leases say who ran as which pool account: no payload's business. */
+                cfg->hide_paths = calloc(2, sizeof(char *));
+                if (!cfg->hide_paths || (cfg->gridmapdir && cfg->gridmapdir[0] &&
+                                         !(cfg->hide_paths[0] = strdup(cfg->gridmapdir))))
+                        return gx_fail(err, GX_SYSTEM, ENOMEM, "%s", name);
         }
         return validate(cfg, name, err);
 }

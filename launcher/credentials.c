@@ -13,6 +13,7 @@
 
 #include "common/fdutil.h"
 #include "common/strutil.h"
+#include "audit.h"
 #include "cred-cache.h"
 #include "mapping/credential.h"
 #include "mapping/policy.h"
@@ -351,6 +352,11 @@ static int check_item(FILE *out, const char *what, int r, const struct gx_error 
         return r < 0 ? 1 : 0;
 }
 
+static void print_problem(const char *key, const struct gx_error *err, void *userdata)
+{
+        check_item(userdata, key, -1, err);
+}
+
 int credentials_check_config(const struct config *cfg, FILE *out)
 {
         struct gx_error err = {0};
@@ -358,13 +364,14 @@ int credentials_check_config(const struct config *cfg, FILE *out)
 
         problems += check_item(out, "certdir", check_trusted_dir("certdir", cfg->certdir, &err),
                                &err);
+        if (cfg->vomsdir && cfg->vomsdir[0] && access(cfg->vomsdir, F_OK) == 0)
+                problems += check_item(out, "vomsdir",
+                                       check_trusted_dir("vomsdir", cfg->vomsdir, &err), &err);
         problems += check_item(out, "sandbox_base",
                                check_trusted_dir("sandbox_base", cfg->sandbox_base, &err), &err);
-        if (cfg->ban_file && cfg->ban_file[0]) {
-                int fd = gx_open_trusted(cfg->ban_file, O_RDONLY, &err);
-                problems += check_item(out, "ban_file", fd, &err);
-                safe_close(fd);
-        }
+        struct map_config mc;
+        map_config_from(cfg, &mc);
+        problems += (int)map_check_config(&mc, cfg->mode == GX_MODE_MAPPING, print_problem, out);
         if (cfg->mode == GX_MODE_MAPPING) {
                 problems += check_item(out, "gridmapdir",
                                        check_trusted_dir("gridmapdir", cfg->gridmapdir, &err),
@@ -381,11 +388,15 @@ int credentials_check_config(const struct config *cfg, FILE *out)
         problems += check_item(out, "seccomp_profile",
                                sc_profile_compile_file(cfg->seccomp_profile, &filter, &err), &err);
         sc_filter_free(&filter);
+        /* Optional: a site without tokens has no issuers file at the default path. */
         if (cfg->token_issuers && cfg->token_issuers[0] &&
             access(cfg->token_issuers, F_OK) == 0) {
                 int n = verifier_check_issuers(cfg->token_issuers, &err);
                 problems += check_item(out, "token_issuers", n, &err);
         }
+        if (cfg->audit_log && cfg->audit_log[0])
+                problems += check_item(out, "audit_log", audit_check_log(cfg->audit_log, &err),
+                                       &err);
         if (problems == 0)
                 fprintf(out, "configuration OK\n");
         return problems ? -EINVAL : 0;

@@ -63,7 +63,9 @@ struct launch {
         bool have_target;
         struct launch_target target;
 
-        char command_path[PATH_MAX]; /* resolved payload path */
+        char command_path[PATH_MAX];  /* the payload's file, symlinks resolved: executed */
+        char command_shown[PATH_MAX]; /* the command as named, made absolute (PATH lookup, or
+                                       * the cwd): the report's and audit's command[0] */
         char sandbox[PATH_MAX];      /* empty if none */
         char cgroup[PATH_MAX];       /* empty if none */
 

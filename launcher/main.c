@@ -163,7 +163,8 @@ static void check_install(const struct config *cfg)
 }
 
 /* The command as the payload will execute it: symlinks resolved, so that allowed_executables
- * is checked against the very file that runs and a link cannot be swapped in between. */
+ * is checked against the very file that runs and a link cannot be swapped in between. The
+ * records show it as the caller named it (SPEC section 8), the logs both. */
 static void resolve_command(struct launch *l)
 {
         const char *cmd = l->req.command[0];
@@ -189,8 +190,10 @@ static void resolve_command(struct launch *l)
                                 (st.st_mode & 0111);
                 }
         }
-        if (found && realpath(candidate, l->command_path))
+        if (found && realpath(candidate, l->command_path)) {
+                gx_strlcpy(l->command_shown, candidate, sizeof(l->command_shown));
                 return;
+        }
         char esc[256];
         gx_escape(esc, sizeof(esc), cmd);
         log_msg(LOG_LVL_NOTICE, "%s: command \"%s\" not found", l->id, esc);
@@ -278,8 +281,13 @@ int main(int argc, char **argv)
                 config_dump(&cfg, stdout);
                 return 0;
         }
-        if (req.action == CLI_CHECK_CONFIG)
-                return credentials_check_config(&cfg, stdout) == 0 ? 0 : GX_SYSTEM;
+        if (req.action == CLI_CHECK_CONFIG) {
+                if (credentials_check_config(&cfg, stdout) == 0)
+                        return 0;
+                fflush(stdout);
+                log_stderr("the configuration is not usable: see the problems listed above");
+                return GX_SYSTEM;
+        }
         if (req.action == CLI_CLEANUP)
                 return run_cleanup(&cfg, stdout) == 0 ? 0 : GX_SYSTEM;
         check_install(&cfg);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "common/macro.h"
 #include "common/strutil.h"
 #include "common/trace.h"
 #include "credentials.h"
@@ -140,11 +141,46 @@ static void release(struct launch *l, struct resources *res)
         res->envp = NULL;
 }
 
+/* The pilot's own credentials, by the names it passed (SPEC section 9): its proxy
+ * (X509_USER_PROXY, or the classic /tmp/x509up_u<uid> when /tmp is shared) and the files it
+ * handed to glexec, of which the payload has its own copy. Relative names are the caller's
+ * cwd's, ours too. */
+#define CALLER_FILES_MAX 5
+static void caller_files(const struct launch *l, const struct inherited *in,
+                         char paths[CALLER_FILES_MAX][PATH_MAX], const char **ret)
+{
+        static const char *const vars[] = {"X509_USER_PROXY", "GLEXEC_CLIENT_CERT",
+                                           "GLEXEC_SOURCE_PROXY", "GLEXEC_CLIENT_TOKEN"};
+        char cwd[PATH_MAX];
+        bool have_cwd = getcwd(cwd, sizeof(cwd)) != NULL;
+        size_t n = 0;
+        for (size_t i = 0; i < ELEMENTSOF(vars); i++) {
+                const char *v = inherited_getenv(in, vars[i]);
+                if (!v || !v[0] || (v[0] != '/' && !have_cwd))
+                        continue;
+                int w = v[0] == '/' ? snprintf(paths[n], PATH_MAX, "%s", v)
+                                    : snprintf(paths[n], PATH_MAX, "%s/%s", cwd, v);
+                if (w > 0 && w < PATH_MAX) {
+                        ret[n] = paths[n];
+                        n++;
+                }
+        }
+        if (!l->cfg->private_tmp) {
+                snprintf(paths[n], PATH_MAX, "/tmp/x509up_u%u", (unsigned)l->caller.uid);
+                ret[n] = paths[n];
+                n++;
+        }
+        ret[n] = NULL;
+}
+
 static int start_and_supervise(struct launch *l, const struct inherited *in,
                                struct resources *res, struct audit_log *audit,
                                uint64_t walltime, struct gx_error *err)
 {
         const struct config *cfg = l->cfg;
+        char caller_paths[CALLER_FILES_MAX][PATH_MAX];
+        const char *caller_list[CALLER_FILES_MAX + 1];
+        caller_files(l, in, caller_paths, caller_list);
         struct sandbox_spec spec = {
                 .extra_clone_flags = clone_flags(cfg->namespaces),
                 .privileged = geteuid() == 0,
@@ -158,6 +194,8 @@ static int start_and_supervise(struct launch *l, const struct inherited *in,
                 .private_tmp = cfg->private_tmp,
                 .tmp_size = cfg->tmp_size,
                 .hide_paths = cfg->hide_paths,
+                .caller_files = caller_list,
+                .caller_uid = l->caller.uid,
                 .filter = &res->filter,
                 .exec_path = l->command_path,
                 .argv = l->req.command,

@@ -5,9 +5,14 @@
 
 #include "common/strutil.h"
 
+void fqan_display(const char *fqan, char *buf, size_t n)
+{
+        snprintf(buf, n, "%s%s", fqan, strstr(fqan, "/Role=") ? "" : "/Role=NULL");
+}
+
 void identity_describe(const struct gx_identity *id, char *buf, size_t n)
 {
-        char a[600], b[600];
+        char a[600], b[600], fqan[FQAN_DISPLAY_MAX];
         size_t o = 0;
 
         buf[0] = '\0';
@@ -16,7 +21,8 @@ void identity_describe(const struct gx_identity *id, char *buf, size_t n)
                 gx_escape(a, sizeof(a), id->dn);
                 o = (size_t)snprintf(buf, n, "DN \"%s\"", a);
                 for (size_t i = 0; i < id->n_fqans && o < n; i++) {
-                        gx_escape(b, sizeof(b), id->fqans[i]);
+                        fqan_display(id->fqans[i], fqan, sizeof(fqan));
+                        gx_escape(b, sizeof(b), fqan);
                         o += (size_t)snprintf(buf + o, n - o, "%s\"%s\"", i ? "," : " FQANs ", b);
                 }
                 break;

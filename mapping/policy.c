@@ -2,7 +2,10 @@
 
 #include <errno.h>
 #include <fnmatch.h>
+#include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/macro.h"
@@ -269,6 +272,68 @@ int map_resolve_account(const struct map_config *cfg, const struct gx_identity *
         return map_apply(&d, dirfd, cfg->min_uid, NULL, ret, err);
 }
 
+unsigned map_check_config(const struct map_config *cfg, bool mapping_mode,
+                          map_problem_fn *problem, void *userdata)
+{
+        struct gx_error err = {0};
+        unsigned problems = 0;
+
+        if (configured(cfg->ban_file)) {
+                struct map_file ban = {0};
+                if (map_file_load(MAP_BANFILE, cfg->ban_file, &ban, &err) < 0) {
+                        problem("ban_file", &err, userdata);
+                        problems++;
+                }
+                map_file_free(&ban);
+        }
+        if (mapping_mode) {
+                static const struct {
+                        const char *key;
+                        size_t offset;
+                        enum map_file_kind kind;
+                } files[] = {
+                        {"gridmapfile", offsetof(struct map_config, gridmapfile), MAP_GRIDMAP},
+                        {"voms_gridmapfile", offsetof(struct map_config, voms_gridmapfile),
+                         MAP_VOMS_GRIDMAP},
+                        {"groupmapfile", offsetof(struct map_config, groupmapfile),
+                         MAP_GROUPMAP},
+                        {"token_mapfile", offsetof(struct map_config, token_mapfile),
+                         MAP_TOKENMAP},
+                };
+                bool any = false;
+                for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                        const char *path = *(const char *const *)((const char *)cfg +
+                                                                  files[i].offset);
+                        struct map_file f = {0};
+                        bool loaded;
+                        if (load_optional(files[i].kind, path, &f, &loaded, &err) < 0) {
+                                problem(files[i].key, &err, userdata);
+                                problems++;
+                        }
+                        any = any || loaded;
+                        map_file_free(&f);
+                }
+                if (!any && problems == 0) {
+                        gx_fail(&err, GX_SYSTEM, ENOENT,
+                                "none of gridmapfile, voms_gridmapfile and token_mapfile exists: "
+                                "no credential can be mapped");
+                        problem("mapping", &err, userdata);
+                        problems++;
+                }
+        }
+        for (size_t i = 0; cfg->allowed_executables && cfg->allowed_executables[i]; i++) {
+                const char *entry = cfg->allowed_executables[i];
+                if (entry[0] != '/') {
+                        char esc[512];
+                        gx_escape(esc, sizeof(esc), entry);
+                        gx_fail(&err, GX_SYSTEM, EINVAL, "\"%s\" is not an absolute path", esc);
+                        problem("allowed_executables", &err, userdata);
+                        problems++;
+                }
+        }
+        return problems;
+}
+
 int map_check_ban(const struct map_config *cfg, const struct gx_identity *id,
                   struct gx_error *err)
 {
@@ -310,6 +375,45 @@ static bool canonical_path(const char *p)
         return true;
 }
 
+/* An allowed_executables entry with the symlinks of its literal part resolved, as the
+ * command's path is: the whole entry when it has no wildcard, else the directories before the
+ * first one. On a merged-/usr system "/bin/true" then allows /usr/bin/true, and a pattern in
+ * /bin the same commands in /usr/bin. The entry is site policy, and so are the links it goes
+ * through. False when nothing resolves (or nothing changes). */
+static bool resolve_entry(const char *entry, char *buf, size_t size)
+{
+        size_t literal = strcspn(entry, "*?[");
+        char real[PATH_MAX];
+        if (entry[literal] == '\0')
+                return realpath(entry, real) && strcmp(real, entry) != 0 &&
+                       gx_strlcpy(buf, real, size) == 0;
+
+        const char *slash = entry;
+        for (const char *c = entry; c < entry + literal; c++)
+                if (*c == '/')
+                        slash = c;
+        char dir[PATH_MAX];
+        size_t n = (size_t)(slash - entry);
+        if (n == 0 || n >= sizeof(dir))
+                return false;
+        memcpy(dir, entry, n);
+        dir[n] = '\0';
+        if (!realpath(dir, real) || strcmp(real, dir) == 0)
+                return false;
+        int w = snprintf(buf, size, "%s%s", strcmp(real, "/") == 0 ? "" : real, slash);
+        return w > 0 && (size_t)w < size;
+}
+
+static bool entry_allows(const char *entry, const char *resolved_path)
+{
+        if (strcmp(entry, resolved_path) == 0 || fnmatch(entry, resolved_path, FNM_PATHNAME) == 0)
+                return true;
+        char resolved_entry[PATH_MAX];
+        return resolve_entry(entry, resolved_entry, sizeof(resolved_entry)) &&
+               (strcmp(resolved_entry, resolved_path) == 0 ||
+                fnmatch(resolved_entry, resolved_path, FNM_PATHNAME) == 0);
+}
+
 int map_check_executable(const struct map_config *cfg, const char *resolved_path,
                          struct gx_error *err)
 {
@@ -331,8 +435,7 @@ int map_check_executable(const struct map_config *cfg, const char *resolved_path
                 return gx_fail_public(err, GX_AUTHZ, 0, "not authorized: executable not allowed",
                                       "executable %s is not a canonical absolute path", esc);
         for (size_t i = 0; list[i]; i++)
-                if (strcmp(list[i], resolved_path) == 0 ||
-                    fnmatch(list[i], resolved_path, FNM_PATHNAME) == 0)
+                if (entry_allows(list[i], resolved_path))
                         return 0;
         return gx_fail_public(err, GX_AUTHZ, 0, "not authorized: executable not allowed",
                               "executable %s is not in allowed_executables", esc);

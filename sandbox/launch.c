@@ -187,6 +187,26 @@ static int hide_path(const char *path, struct gx_error *err)
         return r;
 }
 
+/* A file the pilot named (its own proxy, the payload owner's credential it was handed) is
+ * out of the payload's reach even where the payload runs with the pilot's uid (declare-only):
+ * opened with the payload's ids, it is covered if the payload could have reached it and it is
+ * still a regular file of the caller's; anything else is not the caller's credential, or not
+ * reachable, and left alone. */
+static int hide_caller_file(const struct sandbox_spec *s, const char *path, struct gx_error *err)
+{
+        setfsgid(s->gid);
+        setfsuid(s->uid);
+        int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return 0;
+        struct stat st;
+        int r = 0;
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == s->caller_uid)
+                r = mount_on_fd("/dev/null", fd, NULL, MS_BIND, NULL, path, err);
+        close(fd);
+        return r;
+}
+
 /* Cover the sandbox base with an empty tmpfs and bind only this payload's own directory back
  * at its usual path: payloads that share a uid (site-isolation) cannot reach each other. */
 static int isolate_sandbox(const struct sandbox_spec *s, struct gx_error *err)
@@ -289,6 +309,11 @@ static int setup_mounts(const struct sandbox_spec *s, struct gx_error *err)
         }
         for (size_t i = 0; s->hide_paths && s->hide_paths[i]; i++) {
                 r = hide_path(s->hide_paths[i], err);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; s->caller_files && s->caller_files[i]; i++) {
+                r = hide_caller_file(s, s->caller_files[i], err);
                 if (r < 0)
                         return r;
         }

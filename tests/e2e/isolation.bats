@@ -379,15 +379,29 @@ PY
                 [ "${lines[1]}" = "cwd: $T/sandbox/${lines[0]}" ]
                 kill -TERM "$GX_PID"
                 wait_gx "$GX_PID" 10
-                # The pilot's own proxy: out of reach of any other account.
-                run probe read "$(proxy valid)"
-                echo "$output"
-                if [ "$mode" = declare-only ]; then
-                        [ "$status" -eq 0 ]
-                else
-                        [ "$status" -eq 5 ]
-                        [[ "$output" == *EACCES* ]]
-                fi
+                # The credential the pilot handed over and the pilot's own proxy: out of
+                # reach of any other account, and covered where the payload has the pilot's
+                # uid (declare-only), though the payload has its own copy of the first.
+                local own=$PILOT_HOME/pilot-own-proxy.pem
+                cp "$(proxy valid)" "$own"
+                chown pilot: "$own"
+                chmod 0600 "$own"
+                local f
+                for f in "$(proxy valid)" "$own"; do
+                        run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" X509_USER_PROXY="$own" \
+                                -- "$GX_PROBE" read "$f"
+                        echo "$output"
+                        if [ "$mode" = declare-only ]; then
+                                [ "$status" -eq 0 ]
+                                [[ "$output" == *": 0 bytes" ]]
+                        else
+                                [ "$status" -eq 5 ]
+                                [[ "$output" == *EACCES* ]]
+                        fi
+                done
+                run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- /bin/sh -c \
+                        'test -s "$X509_USER_PROXY" && echo copy'
+                [ "$output" = copy ]
         done
 }
 

@@ -13,7 +13,8 @@ CA_DN="/DC=org/DC=glexec-test/CN=glexec Test CA"
 ALICE_DN="/DC=org/DC=glexec-test/OU=People/CN=Alice Tester"
 # The lease LCMAPS's poolaccount creates for Alice: the lower-cased, URL-encoded DN.
 ALICE_LEASE=%2fdc%3dorg%2fdc%3dglexec%2dtest%2fou%3dpeople%2fcn%3dalice%20tester
-VOMS_FQANS='["/atlas/Role=production", "/atlas", "/atlas/higgs"]'
+# As the report shows them (SPEC section 8): with the role, without /Capability=NULL.
+VOMS_FQANS='["/atlas/Role=production", "/atlas/Role=NULL", "/atlas/higgs/Role=NULL"]'
 LONG_OU="Unit & Subunit, Punctuation (Brackets)"
 
 setup_file() {
@@ -756,6 +757,7 @@ check_identity_target() {
         [ "$(echo "$j" | json_get '["identity"]["dn"]')" = "$ALICE_DN" ]
         [ "$(echo "$j" | json_get '["identity"]["issuer"]')" = "$CA_DN" ]
         [ "$(echo "$j" | json_get '["identity"]["fqans"]')" = "$6" ]
+        [ "$(echo "$j" | json_get '["identity"]["token"]')" = null ]
         [ "$(echo "$j" | json_get '["target"]["user"]')" = "$2" ]
         [ "$(echo "$j" | json_get '["target"]["uid"]')" = "$3" ]
         [ "$(echo "$j" | json_get '["target"]["gid"]')" = "$4" ]
@@ -831,9 +833,16 @@ check_ban_missing() {
 }
 
 check_executables() {
-        mapped_site "$1" 'mapping.allowed_executables=/usr/bin/id, /usr/bin/env, /usr/lib/*/x'
+        # Entries through a symlinked directory (as /bin is on a merged /usr) are resolved
+        # like the command: $T/bin/env allows /usr/bin/env.
+        ln -s /usr/bin "$T/bin"
+        mapped_site "$1" "mapping.allowed_executables=/usr/bin/id, $T/bin/env, /usr/lib/*/x"
         run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- /usr/bin/id -un
         echo "$output"
+        [ "$status" -eq 0 ]
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- /usr/bin/env true
+        [ "$status" -eq 0 ]
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- "$T/bin/env" true
         [ "$status" -eq 0 ]
         # Found in PATH, then checked.
         run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- id -un

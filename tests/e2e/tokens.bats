@@ -113,6 +113,10 @@ token() {
         [ "$(echo "$rec" | json_get '["identity"]["token"]["iss"]')" = "$RSA_ISS" ]
         [ "$(echo "$rec" | json_get '["identity"]["token"]["sub"]')" = alice-7f2a9c1e ]
         [ "$(echo "$rec" | json_get '["identity"]["token"]["groups"][1]')" = /atlas/production ]
+        # The X.509 keys are there too, empty (SPEC section 8 lists them all).
+        [ "$(echo "$rec" | json_get '["identity"]["dn"]')" = null ]
+        [ "$(echo "$rec" | json_get '["identity"]["issuer"]')" = null ]
+        [ "$(echo "$rec" | json_get '["identity"]["fqans"]')" = "[]" ]
         [ "$(echo "$rec" | json_get '["target"]["user"]')" = alicea ]
 }
 

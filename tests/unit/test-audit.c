@@ -78,6 +78,12 @@ static void test_record(void)
         CHECK_STREQ(json_object_get_string(json_object_array_get_idx(v, 1)), "a\nb");
         CHECK(json_object_object_get_ex(back, "result", &v) && v == NULL);
         CHECK(json_object_object_get_ex(back, "target", &v));
+        /* FQANs shown with their role; the token key there, null, for a proxy. */
+        struct json_object *idv, *f;
+        CHECK(json_object_object_get_ex(back, "identity", &idv));
+        CHECK(json_object_object_get_ex(idv, "fqans", &f));
+        CHECK_STREQ(json_object_get_string(json_object_array_get_idx(f, 0)), "/atlas/Role=NULL");
+        CHECK(json_object_object_get_ex(idv, "token", &v) && v == NULL);
         json_object_put(back);
         json_object_put(o);
         config_free(&cfg);

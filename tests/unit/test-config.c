@@ -27,6 +27,19 @@ static void test_defaults(void)
         CHECK_STREQ(cfg.certdir, "/etc/grid-security/certificates");
         CHECK_STREQ(cfg.token_required_scopes[0], "compute.create");
         CHECK(cfg.namespaces == (GX_NS_USER | GX_NS_MOUNT | GX_NS_PID));
+        CHECK_STREQ(cfg.token_issuers, "/etc/glexec/token-issuers.conf");
+        CHECK_STREQ(cfg.token_mapfile, "/etc/grid-security/token-mapfile");
+        CHECK_STREQ(cfg.hide_paths[0], "/etc/grid-security/gridmapdir");
+        CHECK(cfg.hide_paths[1] == NULL);
+        config_free(&cfg);
+
+        /* hide_paths follows the gridmapdir unless it is given itself, even empty. */
+        CHECK(parse(&cfg, "[mapping]\ngridmapdir = /srv/gmd\n", &err) == 0);
+        CHECK_STREQ(cfg.hide_paths[0], "/srv/gmd");
+        config_free(&cfg);
+        CHECK(parse(&cfg, "[sandbox]\nhide_paths =\n[mapping]\ngridmapdir = /srv/gmd\n", &err) ==
+              0);
+        CHECK(cfg.hide_paths[0] == NULL);
         config_free(&cfg);
 }
 
@@ -46,7 +59,9 @@ static void test_values(void)
                            "cgroup_leaf_move = never\n"
                            "[sandbox]\n"
                            "namespaces = user,mount,pid,net\n"
-                           "tmp_size = 64k\n";
+                           "tmp_size = 64k\n"
+                           "[limits]\n"
+                           "pids_max = 4K\n";
         CHECK(parse(&cfg, text, &err) == 0);
         CHECK(cfg.mode == GX_MODE_SITE_ISOLATION);
         CHECK_STREQ(cfg.user_white_list[0], "pilot");
@@ -58,6 +73,7 @@ static void test_values(void)
         CHECK(cfg.cgroup_leaf_move == GX_LEAF_MOVE_NEVER);
         CHECK(cfg.namespaces & GX_NS_NET);
         CHECK(cfg.tmp_size == 64 << 10);
+        CHECK(cfg.pids_max == 4096); /* every integer takes K/M/G (SPEC section 6) */
         config_free(&cfg);
 }
 

@@ -1,6 +1,7 @@
 /* The mapping decision (mapping/policy.c) and account look-ups (mapping/account.c). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -362,12 +363,63 @@ static void test_executables(void)
                 CHECK(err.class == GX_AUTHZ);
         }
 
+        /* Entries are resolved like the command: through a symlinked directory (/bin on a
+         * merged /usr), literally and as a pattern. */
+        char real_dir[PATH_MAX], link_dir[PATH_MAX], tool[PATH_MAX], path[PATH_MAX];
+        CHECK(realpath(tmpdir, path) != NULL);
+        snprintf(real_dir, sizeof(real_dir), "%s/usr-bin", path);
+        snprintf(link_dir, sizeof(link_dir), "%s/bin", path);
+        snprintf(tool, sizeof(tool), "%s/tool", real_dir);
+        CHECK(mkdir(real_dir, 0755) == 0);
+        CHECK(symlink("usr-bin", link_dir) == 0);
+        int fd = open(tool, O_WRONLY | O_CREAT | O_CLOEXEC, 0755);
+        CHECK(fd >= 0);
+        close(fd);
+        char literal[PATH_MAX + 8], pattern[PATH_MAX + 8], other[PATH_MAX + 8];
+        snprintf(literal, sizeof(literal), "%s/tool", link_dir);
+        snprintf(pattern, sizeof(pattern), "%s/t*", link_dir);
+        snprintf(other, sizeof(other), "%s/other", link_dir);
+        char *via_literal[] = {literal, NULL}, *via_pattern[] = {pattern, NULL},
+             *via_other[] = {other, NULL};
+        cfg.allowed_executables = via_literal;
+        CHECK(map_check_executable(&cfg, tool, &err) == 0);
+        cfg.allowed_executables = via_pattern;
+        CHECK(map_check_executable(&cfg, tool, &err) == 0);
+        cfg.allowed_executables = via_other;
+        CHECK(map_check_executable(&cfg, tool, &err) < 0);
+
         char rel[] = "bin/x";
         char *relative[] = {e1, rel, NULL};
         cfg.allowed_executables = relative;
         err = (struct gx_error){0};
         CHECK(map_check_executable(&cfg, "/usr/bin/x", &err) < 0);
         CHECK(err.class == GX_SYSTEM);
+}
+
+static void count_problem(const char *key, const struct gx_error *err, void *userdata)
+{
+        (void)err;
+        char *keys = userdata;
+        strcat(keys, key);
+        strcat(keys, " ");
+}
+
+static void test_check_config(void)
+{
+        char missing[PATH_MAX], keys[256] = "";
+        snprintf(missing, sizeof(missing), "%s/no-such-file", tmpdir);
+        char rel[] = "bin/x";
+        char *list[] = {rel, NULL};
+        struct map_config cfg = {.ban_file = missing, .gridmapfile = missing,
+                                 .allowed_executables = list};
+        /* Outside mapping mode no map file is needed, but a configured ban file is. */
+        CHECK(map_check_config(&cfg, false, count_problem, keys) == 2);
+        CHECK_STREQ(keys, "ban_file allowed_executables ");
+        cfg.ban_file = NULL;
+        cfg.allowed_executables = NULL;
+        keys[0] = '\0';
+        CHECK(map_check_config(&cfg, true, count_problem, keys) == 1);
+        CHECK_STREQ(keys, "mapping ");
 }
 
 static void write_file(const char *path, const char *text)
@@ -505,6 +557,7 @@ int main(void)
         test_apply();
         test_system_accounts();
         test_executables();
+        test_check_config();
         test_files();
 
         map_file_free(&voms);

@@ -27,6 +27,7 @@
  * "not configured". */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common/error.h"
@@ -49,10 +50,20 @@ int map_check_ban(const struct map_config *cfg, const struct gx_identity *id,
 
 /* resolved_path: the absolute, symlink-free path that will be executed. Allowed when the
  * list is empty, or when an entry equals it or matches it as an fnmatch(3) pattern with
- * FNM_PATHNAME ('*' does not cross '/'). Otherwise GX_AUTHZ; an entry that is not an
- * absolute path is GX_SYSTEM. */
+ * FNM_PATHNAME ('*' does not cross '/'), as written or with the symlinks of its literal part
+ * resolved (a merged /usr: "/bin/true" allows /usr/bin/true). Otherwise GX_AUTHZ; an entry
+ * that is not an absolute path is GX_SYSTEM. */
 int map_check_executable(const struct map_config *cfg, const char *resolved_path,
                          struct gx_error *err);
+
+/* For --check-config: the files and lists of cfg as launches would use them. The ban file
+ * (when configured) must exist and parse; in mapping mode each map file that exists must be
+ * trusted and parse, and one of them must exist; allowed_executables entries must be
+ * absolute. problem() is called once per problem with the key concerned; returns the number
+ * of problems. */
+typedef void map_problem_fn(const char *key, const struct gx_error *err, void *userdata);
+unsigned map_check_config(const struct map_config *cfg, bool mapping_mode,
+                          map_problem_fn *problem, void *userdata);
 
 /* The whole mapping: load the map files, decide, lease, look up the account. No match is
  * GX_AUTHZ "no mapping". */

@@ -37,6 +37,10 @@ struct sandbox_spec {
         bool private_tmp;
         uint64_t tmp_size;
         char *const *hide_paths;
+        /* The pilot's own credential files (NULL-terminated), hidden where the payload could
+         * reach them and they are regular files of caller_uid's. */
+        const char *const *caller_files;
+        uid_t caller_uid;
 
         const struct sc_filter *filter; /* NULL: no seccomp filter (tests only) */
 
