@@ -181,7 +181,7 @@ int config_init_defaults(struct config *cfg)
         } strings[] = {
                 {offsetof(struct config, isolation_account), "glexec-nobody"},
                 {offsetof(struct config, path), "/usr/local/bin:/usr/bin:/bin"},
-                {offsetof(struct config, log_file), "/var/log/glexec/glexec.log"},
+                {offsetof(struct config, log_file), GLEXEC_LOCALSTATEDIR "/log/glexec/glexec.log"},
                 {offsetof(struct config, certdir), "/etc/grid-security/certificates"},
                 {offsetof(struct config, vomsdir), "/etc/grid-security/vomsdir"},
                 {offsetof(struct config, gridmapfile), "/etc/grid-security/grid-mapfile"},
@@ -190,10 +190,10 @@ int config_init_defaults(struct config *cfg)
                 {offsetof(struct config, gridmapdir), "/etc/grid-security/gridmapdir"},
                 {offsetof(struct config, token_issuers), "/etc/glexec/token-issuers.conf"},
                 {offsetof(struct config, token_mapfile), "/etc/grid-security/token-mapfile"},
-                {offsetof(struct config, sandbox_base), "/var/lib/glexec/sandbox"},
+                {offsetof(struct config, sandbox_base), GLEXEC_LOCALSTATEDIR "/lib/glexec/sandbox"},
                 {offsetof(struct config, seccomp_profile), GLEXEC_DATADIR "/seccomp/default.json"},
                 {offsetof(struct config, cgroup_parent), "auto"},
-                {offsetof(struct config, audit_log), "/var/log/glexec/audit.jsonl"},
+                {offsetof(struct config, audit_log), GLEXEC_LOCALSTATEDIR "/log/glexec/audit.jsonl"},
         };
         for (size_t i = 0; i < ELEMENTSOF(strings); i++)
                 if (set_string((char **)((char *)cfg + strings[i].offset), strings[i].value) < 0)

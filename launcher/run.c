@@ -262,6 +262,14 @@ int run_payload(struct launch *l, const struct inherited *in, uint64_t walltime,
         if (r < 0) {
                 release(l, &res);
                 reaper_collect(&res.reaper);
+                /* An authorized launch that could not be set up is audited too: a start and
+                 * an end with the reason and no result. */
+                struct gx_error aerr = {0};
+                if (audit_append(&audit, l, "start", NULL, &aerr) < 0 ||
+                    audit_append(&audit, l, "end", err->msg, &aerr) < 0 ||
+                    audit_sync(&audit, &aerr) < 0)
+                        log_msg(LOG_LVL_FATAL, "%s: audit record lost: %s", l->id, aerr.msg);
+                audit_close(&audit);
                 return r;
         }
         gx_trace("reaper");

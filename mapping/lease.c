@@ -477,7 +477,8 @@ int lease_acquire(int dirfd, const char *lease_name, const char *prefix, char *a
                         /* An account can look taken for a moment while a losing claim backs
                          * off: look a few times before calling the pool exhausted. */
                         if (++empty_rounds >= 3)
-                                return gx_fail_public(err, GX_AUTHZ, 0, "no free pool account",
+                                return gx_fail_public(err, GX_AUTHZ, 0,
+                                                      "not authorized: no free pool account",
                                                       "no free pool account in pool .%s", pfx);
                         sleep_a_little();
                         continue;

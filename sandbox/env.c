@@ -73,10 +73,10 @@ int env_build(const struct env_spec *spec, char ***ret_envp, struct gx_error *er
         for (size_t i = 0; spec->caller_env && spec->caller_env[i]; i++) {
                 const char *e = spec->caller_env[i];
                 size_t nlen = name_len(e);
-                /* GLEXEC_* passes as in gLExec, except the caller's token path: the payload
-                 * gets its own copy in BEARER_TOKEN_FILE. */
-                bool wanted = gx_startswith(e, "GLEXEC_") &&
-                              !gx_startswith(e, "GLEXEC_CLIENT_TOKEN=");
+                /* GLEXEC_* passes as in gLExec (SPEC section 4), the credential paths too:
+                 * the files they name are covered in the payload's view (launch.c), which
+                 * has its own copies (X509_USER_PROXY, BEARER_TOKEN_FILE). */
+                bool wanted = gx_startswith(e, "GLEXEC_");
                 for (size_t j = 0; !wanted && spec->preserve && spec->preserve[j]; j++)
                         wanted = strlen(spec->preserve[j]) == nlen &&
                                  strncmp(e, spec->preserve[j], nlen) == 0;

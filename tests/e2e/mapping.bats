@@ -546,7 +546,7 @@ EOF
         echo "\"$ALICE_DN\" .atlas" | site_file grid-mapfile
         run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- /usr/bin/id -un
         [ "$status" -eq 203 ]
-        [[ "$output" == "glexec: no free pool account"* ]]
+        [[ "$output" == "glexec: not authorized: no free pool account"* ]]
 }
 
 @test "mapping: concurrent first launches of one DN agree on one lease" {

@@ -105,6 +105,13 @@ pilot_sh() {
                 echo "$output"
                 [ "$status" -eq 201 ]
                 [ "$output" = "glexec: --stage-in: st-missing: No such file or directory" ]
+                # Audited all the same: a start, and an end with the reason and no result.
+                local id
+                id=$(last_audit | json_get '["id"]')
+                [ "$(grep -c "\"id\":\"$id\"" "$AUDIT")" -eq 2 ]
+                [ "$(last_audit | json_get '["event"]')" = end ]
+                [[ "$(last_audit | json_get '["reason"]')" == *st-missing* ]]
+                [ "$(last_audit | json_get '["result"]')" = null ]
                 # Read with the caller's rights only: what root can read, the pilot cannot.
                 run gx --stage-in "$T/root-only" /bin/sh -c 'echo RAN'
                 echo "$output"

@@ -43,13 +43,16 @@ token() {
 @test "good RS256 and ES256 tokens run the payload with its own copy in BEARER_TOKEN_FILE" {
         for name in good_rs256 good_es256; do
                 run as_pilot GLEXEC_CLIENT_TOKEN="$(token $name)" -- /bin/sh -c \
-                        'stat -c "%U %a" "$BEARER_TOKEN_FILE"; cat "$BEARER_TOKEN_FILE"; echo; env'
+                        'stat -c "%U %a" "$BEARER_TOKEN_FILE"; cat "$BEARER_TOKEN_FILE"; echo
+                         cat "$GLEXEC_CLIENT_TOKEN" 2>/dev/null | wc -c; env'
                 echo "$name: $output"
                 [ "$status" -eq 0 ]
                 [ "${lines[0]}" = "pilot 600" ]
                 [ "${lines[1]}" = "$(cat "$(token $name)")" ]
                 [[ "$output" == *BEARER_TOKEN_FILE=$T/sandbox/* ]]
-                [[ "$output" != *"$PILOT_HOME"* ]]
+                # The caller's path passes like every GLEXEC_ variable; its file is covered.
+                [[ "$output" == *GLEXEC_CLIENT_TOKEN="$(token $name)"* ]]
+                [ "${lines[2]}" = 0 ]
         done
 }
 

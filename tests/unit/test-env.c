@@ -15,7 +15,8 @@ static const char *lookup(char **envp, const char *name)
 
 int main(void)
 {
-        char *caller[] = {"GLEXEC_CLIENT_CERT=/p", "GLEXEC_ENV=packed", "LD_PRELOAD=/evil.so",
+        char *caller[] = {"GLEXEC_CLIENT_CERT=/p", "GLEXEC_CLIENT_TOKEN=/t", "GLEXEC_ENV=packed",
+                          "LD_PRELOAD=/evil.so",
                           "KEEP=1", "DROP=2", "MALLOC_CHECK_=3", "GCONV_PATH=/x",
                           "GLIBC_TUNABLES=glibc.x=1", "HOME=/pilot", "PATH=/evil",
                           "GLEXEC_TARGET_DIR=/caller/dir", "X509_USER_PROXY=/pilot/proxy",
@@ -35,6 +36,7 @@ int main(void)
 
         CHECK(env_build(&spec, &envp, &err) == 0);
         CHECK_STREQ(lookup(envp, "GLEXEC_CLIENT_CERT"), "/p");
+        CHECK_STREQ(lookup(envp, "GLEXEC_CLIENT_TOKEN"), "/t");
         CHECK_STREQ(lookup(envp, "GLEXEC_ENV"), "packed");
         CHECK_STREQ(lookup(envp, "KEEP"), "1");
         CHECK(lookup(envp, "DROP") == NULL);
