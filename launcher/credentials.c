@@ -183,6 +183,13 @@ static void target_is_caller(struct launch *l)
         gx_strlcpy(t->home, l->caller.home[0] ? l->caller.home : "/", sizeof(t->home));
 }
 
+int credentials_check_ban(struct launch *l, struct gx_error *err)
+{
+        struct map_config mc;
+        map_config_from(l->cfg, &mc);
+        return map_check_ban(&mc, &l->identity, err);
+}
+
 int credentials_authorize(struct launch *l, struct gx_error *err)
 {
         struct map_config mc;
@@ -190,9 +197,6 @@ int credentials_authorize(struct launch *l, struct gx_error *err)
         int r;
 
         map_config_from(l->cfg, &mc);
-        r = map_check_ban(&mc, &l->identity, err);
-        if (r < 0)
-                return r;
         if (l->command_path[0]) {
                 r = map_check_executable(&mc, l->command_path, err);
                 if (r < 0)

@@ -14,7 +14,11 @@
 int credentials_verify(struct launch *l, const char *cert_path, const char *token_path,
                        struct gx_error *err);
 
-/* Bans, allowed executables, and the target account of the configured mode. */
+/* The ban file, first of all (SPEC section 7): a banned user is refused, and audited, before
+ * anything of the request is looked at. */
+int credentials_check_ban(struct launch *l, struct gx_error *err);
+
+/* Allowed executables, and the target account of the configured mode. */
 int credentials_authorize(struct launch *l, struct gx_error *err);
 
 /* Copy the payload's proxy (or token) into the sandbox, owned by the target, mode 0600, and

@@ -315,6 +315,8 @@ int main(int argc, char **argv)
                 fail(&l, &err);
         gx_trace("credential");
 
+        if (credentials_check_ban(&l, &err) < 0)
+                fail(&l, &err);
         if (req.n_command > 0)
                 resolve_command(&l);
         if (credentials_authorize(&l, &err) < 0)

@@ -785,6 +785,10 @@ check_ban_dn() {
         [ "$(last_audit | json_get '["identity"]["dn"]')" = "$ALICE_DN" ]
         run as_pilot GLEXEC_CLIENT_CERT="$(proxy voms_good)" -- --map-only
         [ "$status" -eq 203 ]
+        # The ban comes before the command is looked for: refused and audited all the same.
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- /no/such/command
+        [ "$status" -eq 203 ]
+        [ "$(last_audit | json_get '["event"]')" = deny ]
         # A pattern bans a whole branch; another DN passes.
         echo '"/DC=org/DC=glexec-test/OU=People/*"' | site_file ban-mapfile
         run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- /bin/sh -c 'echo RAN'
