@@ -379,6 +379,46 @@ setup() {
         [ "$(json_get '["caller"]["user"]' <"$T/report")" = pilot ]
 }
 
+@test "the report's result has every field with its type, and null where it does not apply" {
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- --report-fd 3 /bin/true 3>"$T/report"
+        [ "$status" -eq 0 ]
+        python3 - "$T/report" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["result"]
+assert r["status"] == 0 and r["exit_code"] == 0 and r["signal"] is None, r
+assert r["oom_killed"] is False and r["walltime_killed"] is False, r
+for k in ("wall_seconds", "cpu_user_seconds", "cpu_system_seconds"):
+    assert isinstance(r[k], (int, float)) and r[k] >= 0, (k, r)
+for k in ("memory_peak_bytes", "pids_peak"):
+    assert r[k] is None or (isinstance(r[k], int) and r[k] > 0), (k, r)
+PY
+        # Killed by a signal: no exit code, the signal's number.
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- --report-fd 3 /bin/sh -c \
+                'kill -USR1 $$' 3>"$T/report"
+        [ "$status" -eq $((128 + 10)) ]
+        [ "$(json_get '["result"]["exit_code"]' <"$T/report")" = null ]
+        [ "$(json_get '["result"]["signal"]' <"$T/report")" = 10 ]
+        [ "$(json_get '["result"]["status"]' <"$T/report")" = 138 ]
+}
+
+@test "the payload's environment: the target's HOME, USER, LOGNAME, the site PATH, its sandbox" {
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" GLEXEC_TARGET_DIR=/somewhere -- \
+                /bin/sh -c 'echo "$HOME|$USER|$LOGNAME|$PATH|$TMPDIR"; echo "$GLEXEC_TARGET_DIR"
+                            pwd; echo "$X509_USER_PROXY"'
+        [ "$status" -eq 0 ]
+        [ "${lines[0]}" = "$(getent passwd pilot | cut -d: -f6)|pilot|pilot|/usr/local/bin:/usr/bin:/bin|/tmp" ]
+        [ "${lines[1]}" = "${lines[2]}" ]
+        [[ "${lines[1]}" == "$T/sandbox/"* ]]
+        [ "${lines[3]}" = "${lines[1]}/x509up_u$(id -u pilot)" ]
+}
+
+@test "linger = no is refused (202): the supervisor always stays" {
+        write_config declare-only glexec.linger=no
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- /bin/true
+        [ "$status" -eq 202 ]
+        [[ "$output" == glexec:*linger* ]]
+}
+
 @test "a limit request above the site maximum is a client error (201)" {
         run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- --memory 64G /bin/true
         [ "$status" -eq 201 ]

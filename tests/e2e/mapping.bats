@@ -773,6 +773,14 @@ mapped_site() {
         echo '"/atlas/higgs" alicea' | site_file voms-grid-mapfile
 }
 
+@test "mapping: the payload has the target's HOME, USER and LOGNAME" {
+        mapped_site mapping
+        run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" -- /bin/sh -c \
+                'echo "$HOME|$USER|$LOGNAME"'
+        [ "$status" -eq 0 ]
+        [ "$output" = "/nonexistent|alicea|alicea" ]
+}
+
 check_ban_dn() {
         printf '%s\n' '# banned' "\"/DC=org/DC=glexec-test/OU=Many/CN=Many User 02\"" \
                 "\"$ALICE_DN\"" | site_file ban-mapfile
