@@ -387,7 +387,8 @@ def main():
     lines.append("")
     for name, title, note in (
             ("b2b", "Back-to-back launches",
-             "Variants interleaved round by round (A B C ... A B C ...), no pause."),
+             "Variants interleaved round by round, in an order shuffled for each round, no "
+             "pause."),
             ("iso", "Isolated launches",
              "The same, with a pause of %s before every launch: a cgroup migration through "
              "`cgroup.procs` pays its RCU wait only here, and caches are colder." %

@@ -7,8 +7,13 @@
  * the inherited environment of that variant only (no env(1) in between, whose own exec would
  * be timed). Variants are separated by a lone ";" argument.
  *
- * seq runs WARMUP + N rounds; each round launches every variant once, in order, so that the
- * drift of a shared machine hits all variants alike (A B C D A B C D ...). With -p, it sleeps
+ * seq runs WARMUP + N rounds; each round launches every variant once, so that the drift of a
+ * shared machine hits all variants alike, in an order shuffled afresh for every round (from a
+ * fixed seed, so runs are repeatable): what one launch leaves for the kernel to finish after
+ * its launcher returned must not always fall on the same next variant. bwrap, for one,
+ * returns as soon as its pid 1 reports the payload's exit, before the namespaces are torn
+ * down; in a fixed order A B C D A B C D ... that work was measured as part of the variant
+ * after it (0.3 ms on the development machine). With -p, it sleeps
  * PAUSE_MS before every launch: launches are then "isolated", which matters because the
  * first cgroup migration after a quiet period is 7-15 ms dearer than one right after another
  * (reference/launch-costs.md). Output, one line per measured launch:
@@ -178,25 +183,47 @@ static void pause_ms(unsigned long ms)
                 ;
 }
 
+/* splitmix64: a small, well-mixed generator; the permutations need no more. */
+static uint64_t next_random(uint64_t *state)
+{
+        uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        return z ^ (z >> 31);
+}
+
 static int run_seq(struct variant *vs, size_t nv, unsigned long rounds, unsigned long warmup,
                    unsigned long pause)
 {
+        size_t *order = calloc(nv, sizeof(*order));
+        if (!order)
+                die("out of memory");
+        for (size_t i = 0; i < nv; i++)
+                order[i] = i;
+        uint64_t seed = 1;
         for (unsigned long r = 0; r < warmup + rounds; r++) {
-                for (size_t i = 0; i < nv; i++) {
+                for (size_t i = nv; i > 1; i--) { /* Fisher-Yates */
+                        size_t j = (size_t)(next_random(&seed) % i), t = order[i - 1];
+                        order[i - 1] = order[j];
+                        order[j] = t;
+                }
+                for (size_t k = 0; k < nv; k++) {
+                        const struct variant *v = &vs[order[k]];
                         uint32_t usec;
                         int status;
                         uint64_t start, end;
                         if (pause)
                                 pause_ms(pause);
-                        int e = launch(&vs[i], &usec, &status, &start, &end);
+                        int e = launch(v, &usec, &status, &start, &end);
                         if (e < 0)
                                 die("fork/wait: %s", strerror(-e));
                         if (r >= warmup)
-                                printf("%s\t%lu\t%u\t%d\t%llu\t%llu\n", vs[i].name, r - warmup,
+                                printf("%s\t%lu\t%u\t%d\t%llu\t%llu\n", v->name, r - warmup,
                                        usec, status, (unsigned long long)start,
                                        (unsigned long long)end);
                 }
         }
+        free(order);
         return fflush(stdout) == 0 ? 0 : 1;
 }
 
