@@ -280,6 +280,35 @@ pilot_sh() {
         done
 }
 
+@test "GLEXEC_TARGET_PROXY names the copy in the sandbox; a path outside it is refused (201)" {
+        for mode in "${MODES[@]}"; do
+                use_mode "$mode"
+                run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" GLEXEC_TARGET_PROXY=my.proxy -- \
+                        /bin/sh -c 'echo "$X509_USER_PROXY"; pwd; stat -c %a my.proxy'
+                echo "$output"
+                [ "$status" -eq 0 ]
+                [ "${lines[0]}" = "${lines[1]}/my.proxy" ]
+                [ "${lines[2]}" = 600 ]
+                run as_pilot GLEXEC_CLIENT_CERT="$(proxy valid)" \
+                        GLEXEC_TARGET_PROXY="$PILOT_HOME/elsewhere" -- /bin/sh -c 'echo RAN'
+                echo "$output"
+                [ "$status" -eq 201 ]
+                [[ "$output" == glexec:* ]]
+                [[ "$output" != *RAN* ]]
+                [ ! -e "$PILOT_HOME/elsewhere" ]
+        done
+}
+
+@test "keep_sandbox = yes leaves the sandbox; private_tmp = no shares /tmp" {
+        use_mode declare-only sandbox.keep_sandbox=yes sandbox.private_tmp=no
+        run gx /bin/sh -c 'pwd; touch kept; ls -di /tmp'
+        echo "$output"
+        [ "$status" -eq 0 ]
+        [ -e "${lines[0]}/kept" ]
+        [ "${lines[1]}" = "$(ls -di /tmp)" ]
+        rm -rf "${lines[0]}" "${lines[0]}.lock"
+}
+
 @test "GLEXEC_TARGET_PROXY=/dev/null: no copy of the proxy, no X509_USER_PROXY" {
         for mode in "${MODES[@]}"; do
                 use_mode "$mode"
