@@ -347,6 +347,11 @@ static void syslog_event(const struct launch *l, const char *event, const char *
                 log_msg(LOG_LVL_NOTICE, "%s: %s: caller %s(%u) %s -> %s(%u) command \"%s\"", l->id,
                         event, user, (unsigned)l->caller.uid, who, l->target.user,
                         (unsigned)l->target.uid, cmd);
+        } else if (strcmp(event, "end") == 0 && !l->have_result) {
+                /* Nothing ran, or nothing that can be accounted: the reason, no status. */
+                char esc[600];
+                gx_escape(esc, sizeof(esc), reason ? reason : "");
+                log_msg(LOG_LVL_NOTICE, "%s: end: no result: %s", l->id, esc);
         } else if (strcmp(event, "end") == 0) {
                 log_msg(LOG_LVL_NOTICE,
                         "%s: end: status %d%s%s, wall %.3f s, cpu user %.3f s system %.3f s",

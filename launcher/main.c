@@ -164,22 +164,21 @@ static void check_install(const struct config *cfg)
 
 /* The command as the payload will execute it: symlinks resolved, so that allowed_executables
  * is checked against the very file that runs and a link cannot be swapped in between. The
- * records show it as the caller named it (SPEC section 8), the logs both. */
+ * records show it as the caller named it (SPEC section 8), the logs both. A relative path
+ * ("./job.sh") is the payload's business: its own execve resolves it in its working
+ * directory, the sandbox (a script brought in with --stage-in), with its own rights, and
+ * command_path stays empty. */
 static void resolve_command(struct launch *l)
 {
         const char *cmd = l->req.command[0];
         char candidate[PATH_MAX];
         bool found = false;
 
-        if (strchr(cmd, '/')) {
-                char cwd[PATH_MAX];
-                if (cmd[0] == '/')
-                        found = gx_strlcpy(candidate, cmd, sizeof(candidate)) == 0;
-                else
-                        found = getcwd(cwd, sizeof(cwd)) &&
-                                (size_t)snprintf(candidate, sizeof(candidate), "%s/%s", cwd,
-                                                 cmd) < sizeof(candidate);
-                found = found && access(candidate, F_OK) == 0;
+        if (strchr(cmd, '/') && cmd[0] != '/')
+                return;
+        if (cmd[0] == '/') {
+                found = gx_strlcpy(candidate, cmd, sizeof(candidate)) == 0 &&
+                        access(candidate, F_OK) == 0;
         } else {
                 _cleanup_strv_free_ char **dirs = gx_strv_split(l->cfg->path, ':');
                 for (size_t i = 0; !found && dirs && dirs[i]; i++) {

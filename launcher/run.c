@@ -85,6 +85,13 @@ static int prepare(struct launch *l, const struct inherited *in, struct resource
                 return res->sandbox_fd;
         res->sandbox_made = true;
         snprintf(l->sandbox, sizeof(l->sandbox), "%s/%s", cfg->sandbox_base, l->id);
+        if (!l->command_path[0]) {
+                /* A command relative to the sandbox: shown where it is run from. */
+                const char *rel = l->req.command[0];
+                while (strncmp(rel, "./", 2) == 0)
+                        rel += 2;
+                snprintf(l->command_shown, sizeof(l->command_shown), "%s/%s", l->sandbox, rel);
+        }
 
         static char proxy_path[PATH_MAX + 32], token_path[PATH_MAX + 32];
         const char *proxy = NULL, *token = NULL;
@@ -197,7 +204,7 @@ static int start_and_supervise(struct launch *l, const struct inherited *in,
                 .caller_files = caller_list,
                 .caller_uid = l->caller.uid,
                 .filter = &res->filter,
-                .exec_path = l->command_path,
+                .exec_path = l->command_path[0] ? l->command_path : l->req.command[0],
                 .argv = l->req.command,
                 .envp = res->envp,
                 .rlimits = in->rlimits,

@@ -95,6 +95,27 @@ pilot_sh() {
         done
 }
 
+@test "a relative command is the payload's: a script staged in runs as ./job.sh" {
+        pilot_sh 'printf "#!/bin/sh\necho staged \"\$1\" \$(id -un)\n" >st-job.sh; chmod 0755 st-job.sh'
+        for mode in "${MODES[@]}"; do
+                use_mode "$mode"
+                run gx --stage-in st-job.sh ./st-job.sh a
+                echo "$output"
+                [ "$status" -eq 0 ]
+                [ "$output" = "staged a $TARGET" ]
+                [[ "$(last_audit | json_get '["command"][0]')" == "$T/sandbox/"*/st-job.sh ]]
+                # Not brought in: not there, whatever the caller's directory holds.
+                run -127 gx ./st-job.sh a
+                [ "$status" -eq 127 ]
+                [[ "$output" == glexec:* ]]
+        done
+        # No listed path can allow a file in a sandbox.
+        use_mode mapping mapping.allowed_executables=/usr/bin/*
+        run gx --stage-in st-job.sh ./st-job.sh a
+        [ "$status" -eq 203 ]
+        [[ "$output" != *staged* ]]
+}
+
 @test "stage-in: a missing or unreadable source is a client error (201) and nothing runs" {
         echo ROOT-SECRET >"$T/root-only"
         chmod 0600 "$T/root-only"
@@ -112,6 +133,7 @@ pilot_sh() {
                 [ "$(last_audit | json_get '["event"]')" = end ]
                 [[ "$(last_audit | json_get '["reason"]')" == *st-missing* ]]
                 [ "$(last_audit | json_get '["result"]')" = null ]
+                grep -q "$id: end: no result: --stage-in: st-missing" "$LOG"
                 # Read with the caller's rights only: what root can read, the pilot cannot.
                 run gx --stage-in "$T/root-only" /bin/sh -c 'echo RAN'
                 echo "$output"
