@@ -50,6 +50,9 @@ static const struct option_def {
         enum opt_arg arg;
         enum cli_action action;
         size_t offset; /* for numeric options */
+        /* The least a numeric request may be, and why: below it no payload could start. */
+        uint64_t min;
+        const char *min_why;
 } options[] = {
         {"help", 'h', OPT_NONE, CLI_HELP, 0},
         {"version", 'v', OPT_NONE, CLI_VERSION, 0},
@@ -57,9 +60,11 @@ static const struct option_def {
         {"check-config", 0, OPT_NONE, CLI_CHECK_CONFIG, 0},
         {"cleanup", 0, OPT_NONE, CLI_CLEANUP, 0},
         {"map-only", 0, OPT_NONE, CLI_MAP_ONLY, 0},
-        {"memory", 0, OPT_SIZE, CLI_RUN, offsetof(struct launch_request, memory)},
+        {"memory", 0, OPT_SIZE, CLI_RUN, offsetof(struct launch_request, memory), 1 << 20,
+         "1M (what starting a payload takes)"},
         {"cpus", 0, OPT_MILLI, CLI_RUN, offsetof(struct launch_request, cpus_milli)},
-        {"pids", 0, OPT_UINT, CLI_RUN, offsetof(struct launch_request, pids)},
+        {"pids", 0, OPT_UINT, CLI_RUN, offsetof(struct launch_request, pids), 2,
+         "2 (glexec's init in the sandbox is one of the processes)"},
         {"walltime", 0, OPT_UINT, CLI_RUN, offsetof(struct launch_request, walltime)},
         {"stage-in", 0, OPT_STAGE_IN, CLI_RUN, 0},
         {"stage-out", 0, OPT_STAGE_OUT, CLI_RUN, 0},
@@ -135,6 +140,11 @@ static int parse_value(const struct option_def *o, const char *value, struct lau
                 gx_escape(esc, sizeof(esc), value);
                 return gx_fail(err, GX_CLIENT, 0, "invalid value \"%s\" for --%s", esc,
                                o->long_name);
+        }
+        if (*field < o->min) {
+                gx_escape(esc, sizeof(esc), value);
+                return gx_fail(err, GX_CLIENT, 0, "--%s %s is below the minimum of %s",
+                               o->long_name, esc, o->min_why);
         }
         return 0;
 }

@@ -89,7 +89,7 @@ static const struct key keys[] = {
         K("limits", require_cgroup, KEY_BOOL, require_cgroup),
         K("limits", memory_max, KEY_SIZE, memory_max),
         K("limits", cpu_max, KEY_MILLI, cpu_max_milli),
-        K("limits", pids_max, KEY_INT, pids_max),
+        KMAX("limits", pids_max, KEY_INT, pids_max, 4194304), /* the kernel's PID_MAX_LIMIT */
         K("limits", walltime_max, KEY_INT, walltime_max),
 
         K("audit", audit_log, KEY_STRING, audit_log),
@@ -414,6 +414,13 @@ static int validate(const struct config *cfg, const char *name, struct gx_error 
                 return gx_fail(err, GX_SYSTEM, 0,
                                "%s: sandbox_base must not be below /tmp or /var/tmp when "
                                "private_tmp = yes",
+                               name);
+        /* A payload cannot start below these (glexec's init is one of the processes). */
+        if (cfg->memory_max && cfg->memory_max < (1 << 20))
+                return gx_fail(err, GX_SYSTEM, 0, "%s: memory_max must be 0 (none) or at least 1M",
+                               name);
+        if (cfg->pids_max == 1)
+                return gx_fail(err, GX_SYSTEM, 0, "%s: pids_max must be 0 (none) or at least 2",
                                name);
         if (cfg->require_audit && (!cfg->audit_log || !cfg->audit_log[0]))
                 return gx_fail(err, GX_SYSTEM, 0, "%s: require_audit = yes needs audit_log",

@@ -45,6 +45,12 @@ int main(void)
         CHECK(PARSE(&req, &err, "--memory") < 0);
         CHECK(PARSE(&req, &err, "--memory", "lots", "/bin/true") < 0);
         CHECK(PARSE(&req, &err, "--memory", "0", "/bin/true") < 0);
+        /* Below what a payload needs to start: refused, saying the minimum. */
+        CHECK(PARSE(&req, &err, "--memory", "1023K", "/bin/true") < 0 && err.class == GX_CLIENT);
+        CHECK(strstr(err.msg, "minimum of 1M") != NULL);
+        CHECK(PARSE(&req, &err, "--memory", "1M", "/bin/true") == 0 && req.memory == 1 << 20);
+        CHECK(PARSE(&req, &err, "--pids", "1", "/bin/true") < 0 && err.class == GX_CLIENT);
+        CHECK(PARSE(&req, &err, "--pids", "2", "/bin/true") == 0 && req.pids == 2);
         CHECK(PARSE(&req, &err, "--cpus", "-1", "/bin/true") < 0);
         CHECK(PARSE(&req, &err, "--report-fd", "1", "/bin/true") < 0);
         CHECK(PARSE(&req, &err, "--report-fd", "99999999999", "/bin/true") < 0);

@@ -93,6 +93,9 @@ static void expect_error(const char *text, const char *fragment)
 
 static void test_errors(void)
 {
+        expect_error("[limits]\npids_max = 1\n", "pids_max must be 0 (none) or at least 2");
+        expect_error("[limits]\nmemory_max = 4K\n", "memory_max must be 0 (none) or at least 1M");
+        expect_error("[limits]\npids_max = 4294967297\n", "test.conf:2:");
         expect_error("[glexec]\nmode = mapping\nbogus = 1\n", "test.conf:3: unknown key [glexec] bogus");
         expect_error("[nosuch]\nmode = x\n", "test.conf:2: unknown key");
         expect_error("[glexec]\nmode = wrong\n", "test.conf:2: bad value \"wrong\" for [glexec] mode");
