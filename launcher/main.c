@@ -136,6 +136,17 @@ static _noreturn_ void fail(struct launch *l, const struct gx_error *err)
         exit(err->class ? err->class : GX_SYSTEM);
 }
 
+/* The exit status of a root action (--check-config, --cleanup) that listed its problems on
+ * stdout: with them, the one "glexec:" line on stderr of every failure (SPEC section 5). */
+static int action_status(int r, const char *failure)
+{
+        if (r == 0)
+                return 0;
+        fflush(stdout);
+        log_stderr("%s: see the problems listed above", failure);
+        return GX_SYSTEM;
+}
+
 /* ---- phases -------------------------------------------------------------------------- */
 
 static void new_launch_id(char id[LAUNCH_ID_LEN + 1])
@@ -280,15 +291,11 @@ int main(int argc, char **argv)
                 config_dump(&cfg, stdout);
                 return 0;
         }
-        if (req.action == CLI_CHECK_CONFIG) {
-                if (credentials_check_config(&cfg, stdout) == 0)
-                        return 0;
-                fflush(stdout);
-                log_stderr("the configuration is not usable: see the problems listed above");
-                return GX_SYSTEM;
-        }
+        if (req.action == CLI_CHECK_CONFIG)
+                return action_status(credentials_check_config(&cfg, stdout),
+                                     "the configuration is not usable");
         if (req.action == CLI_CLEANUP)
-                return run_cleanup(&cfg, stdout) == 0 ? 0 : GX_SYSTEM;
+                return action_status(run_cleanup(&cfg, stdout), "the cleanup did not finish");
         check_install(&cfg);
 
         l.cfg = &cfg;
