@@ -59,15 +59,21 @@ static void x509_policy(const struct launch *l, struct cred_x509_policy *p)
         };
 }
 
-static int check_trusted_dir(const char *key, const char *path, struct gx_error *err)
+static int trusted_dir_ok(const char *path, struct gx_error *err)
 {
         int fd = gx_open_trusted_dir(path, err);
-        if (fd < 0) {
-                gx_error_prefix(err, "%s", key);
+        if (fd < 0)
                 return fd;
-        }
         close(fd);
         return 0;
+}
+
+static int check_trusted_dir(const char *key, const char *path, struct gx_error *err)
+{
+        int r = trusted_dir_ok(path, err);
+        if (r < 0)
+                gx_error_prefix(err, "%s", key);
+        return r;
 }
 
 /* token_audience, or https://<this host's FQDN> when it is empty (SPEC section 6). */
@@ -369,19 +375,16 @@ int credentials_check_config(const struct config *cfg, FILE *out)
         struct gx_error err = {0};
         int problems = 0;
 
-        problems += check_item(out, "certdir", check_trusted_dir("certdir", cfg->certdir, &err),
-                               &err);
+        problems += check_item(out, "certdir", trusted_dir_ok(cfg->certdir, &err), &err);
         if (cfg->vomsdir && cfg->vomsdir[0] && access(cfg->vomsdir, F_OK) == 0)
-                problems += check_item(out, "vomsdir",
-                                       check_trusted_dir("vomsdir", cfg->vomsdir, &err), &err);
-        problems += check_item(out, "sandbox_base",
-                               check_trusted_dir("sandbox_base", cfg->sandbox_base, &err), &err);
+                problems += check_item(out, "vomsdir", trusted_dir_ok(cfg->vomsdir, &err), &err);
+        problems += check_item(out, "sandbox_base", trusted_dir_ok(cfg->sandbox_base, &err),
+                               &err);
         struct map_config mc;
         map_config_from(cfg, &mc);
         problems += (int)map_check_config(&mc, cfg->mode == GX_MODE_MAPPING, print_problem, out);
         if (cfg->mode == GX_MODE_MAPPING) {
-                problems += check_item(out, "gridmapdir",
-                                       check_trusted_dir("gridmapdir", cfg->gridmapdir, &err),
+                problems += check_item(out, "gridmapdir", trusted_dir_ok(cfg->gridmapdir, &err),
                                        &err);
         }
         if (cfg->mode == GX_MODE_SITE_ISOLATION) {

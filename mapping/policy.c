@@ -1,12 +1,16 @@
 #include "mapping/policy.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
+#include <grp.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/macro.h"
 #include "common/strutil.h"
@@ -272,6 +276,53 @@ int map_resolve_account(const struct map_config *cfg, const struct gx_identity *
         return map_apply(&d, dirfd, cfg->min_uid, NULL, ret, err);
 }
 
+static bool pool_has_accounts(int gridmapdir_fd, const char *prefix)
+{
+        int fd = gridmapdir_fd >= 0 ? fcntl(gridmapdir_fd, F_DUPFD_CLOEXEC, 3) : -1;
+        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        if (!d) {
+                if (fd >= 0)
+                        close(fd);
+                return false;
+        }
+        bool found = false;
+        struct dirent *e;
+        while (!found && (e = readdir(d)))
+                found = lease_is_pool_account(e->d_name, prefix);
+        closedir(d);
+        return found;
+}
+
+/* What the rules of a map file name must exist for a launch to use them: the accounts
+ * (at or above min_uid), the groups, and accounts of the pools in the gridmapdir. */
+static unsigned check_rule_targets(const struct map_config *cfg, const struct map_file *f,
+                                   const char *key, int gridmapdir_fd, map_problem_fn *problem,
+                                   void *userdata)
+{
+        unsigned problems = 0;
+        char name[256];
+        gx_escape(name, sizeof(name), f->name);
+        for (size_t i = 0; i < f->n_rules; i++) {
+                const struct map_rule *r = &f->rules[i];
+                struct gx_error err = {0};
+                struct gx_account a;
+                if (r->pool && !pool_has_accounts(gridmapdir_fd, r->pool))
+                        gx_fail(&err, GX_SYSTEM, 0, "the gridmapdir has no accounts of pool .%s",
+                                r->pool);
+                else if (r->names && f->kind == MAP_GROUPMAP && !getgrnam(r->names[0]))
+                        gx_fail(&err, GX_SYSTEM, 0, "group %s does not exist", r->names[0]);
+                else if (r->names && f->kind != MAP_GROUPMAP &&
+                         map_account_by_name(r->names[0], cfg->min_uid, &a, &err) == 0)
+                        continue;
+                if (!err.msg[0])
+                        continue;
+                gx_error_prefix(&err, "%s:%u", name, r->line);
+                problem(key, &err, userdata);
+                problems++;
+        }
+        return problems;
+}
+
 unsigned map_check_config(const struct map_config *cfg, bool mapping_mode,
                           map_problem_fn *problem, void *userdata)
 {
@@ -301,6 +352,10 @@ unsigned map_check_config(const struct map_config *cfg, bool mapping_mode,
                          MAP_TOKENMAP},
                 };
                 bool any = false;
+                struct gx_error derr = {0};
+                int gridmapdir_fd = configured(cfg->gridmapdir)
+                                            ? lease_open_dir(cfg->gridmapdir, &derr)
+                                            : -1;
                 for (size_t i = 0; i < ELEMENTSOF(files); i++) {
                         const char *path = *(const char *const *)((const char *)cfg +
                                                                   files[i].offset);
@@ -310,9 +365,14 @@ unsigned map_check_config(const struct map_config *cfg, bool mapping_mode,
                                 problem(files[i].key, &err, userdata);
                                 problems++;
                         }
+                        if (loaded)
+                                problems += check_rule_targets(cfg, &f, files[i].key,
+                                                               gridmapdir_fd, problem, userdata);
                         any = any || loaded;
                         map_file_free(&f);
                 }
+                if (gridmapdir_fd >= 0)
+                        close(gridmapdir_fd);
                 if (!any && problems == 0) {
                         gx_fail(&err, GX_SYSTEM, ENOENT,
                                 "none of gridmapfile, voms_gridmapfile and token_mapfile exists: "

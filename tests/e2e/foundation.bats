@@ -209,9 +209,24 @@ setup() {
         echo '"/atlas" .atlas' >"$gs/voms-grid-mapfile"
         chmod 0644 "$gs/grid-mapfile" "$gs/voms-grid-mapfile"
         write_config mapping
+        # A pool needs accounts in the gridmapdir, as a launch would.
+        run "$GLEXEC" --check-config
+        [ "$status" -eq 202 ]
+        [[ "$output" == *"voms_gridmapfile: $gs/voms-grid-mapfile:1: the gridmapdir has no accounts of pool .atlas"* ]]
+        touch "$gs/gridmapdir/atlas001"
         run "$GLEXEC" --check-config
         [ "$status" -eq 0 ]
         [ "$output" = "configuration OK" ]
+
+        # Accounts and groups the files name must exist.
+        echo '"/DC=org/CN=Someone" nosuchuser' >"$gs/grid-mapfile"
+        echo '"/atlas" nosuchgroup' >"$gs/groupmapfile"
+        chmod 0644 "$gs/groupmapfile"
+        run "$GLEXEC" --check-config
+        [ "$status" -eq 202 ]
+        [[ "$output" == *"gridmapfile: $gs/grid-mapfile:1: account nosuchuser does not exist"* ]]
+        [[ "$output" == *"groupmapfile: $gs/groupmapfile:1: group nosuchgroup does not exist"* ]]
+        rm "$gs/groupmapfile"
 
         # A grid-mapfile others may write, a map file that does not parse, a ban file that is
         # configured but missing, an audit log the pilot owns, a relative executable: each is
