@@ -306,16 +306,18 @@ static unsigned check_rule_targets(const struct map_config *cfg, const struct ma
                 const struct map_rule *r = &f->rules[i];
                 struct gx_error err = {0};
                 struct gx_account a;
-                if (r->pool && !pool_has_accounts(gridmapdir_fd, r->pool))
+                if (r->pool) {
+                        if (pool_has_accounts(gridmapdir_fd, r->pool))
+                                continue;
                         gx_fail(&err, GX_SYSTEM, 0, "the gridmapdir has no accounts of pool .%s",
                                 r->pool);
-                else if (r->names && f->kind == MAP_GROUPMAP && !getgrnam(r->names[0]))
+                } else if (f->kind == MAP_GROUPMAP) {
+                        if (getgrnam(r->names[0]))
+                                continue;
                         gx_fail(&err, GX_SYSTEM, 0, "group %s does not exist", r->names[0]);
-                else if (r->names && f->kind != MAP_GROUPMAP &&
-                         map_account_by_name(r->names[0], cfg->min_uid, &a, &err) == 0)
+                } else if (map_account_by_name(r->names[0], cfg->min_uid, &a, &err) == 0) {
                         continue;
-                if (!err.msg[0])
-                        continue;
+                }
                 gx_error_prefix(&err, "%s:%u", name, r->line);
                 problem(key, &err, userdata);
                 problems++;
@@ -352,6 +354,8 @@ unsigned map_check_config(const struct map_config *cfg, bool mapping_mode,
                          MAP_TOKENMAP},
                 };
                 bool any = false;
+                /* A gridmapdir that cannot be opened is the caller's problem to report
+                 * (as gridmapdir's); here its pools merely have no accounts. */
                 struct gx_error derr = {0};
                 int gridmapdir_fd = configured(cfg->gridmapdir)
                                             ? lease_open_dir(cfg->gridmapdir, &derr)
