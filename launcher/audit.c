@@ -333,14 +333,16 @@ static void syslog_event(const struct launch *l, const char *event, const char *
                 identity_describe(&l->identity, who, sizeof(who));
         else
                 snprintf(who, sizeof(who), "no verified credential");
-        gx_escape(shown, sizeof(shown), l->command_shown[0] ? l->command_shown
-                                        : l->req.n_command > 0 ? l->req.command[0]
-                                                               : "");
-        gx_escape(exe, sizeof(exe), l->command_path);
-        if (l->command_path[0] && strcmp(l->command_path, l->command_shown) != 0)
+        const char *named = l->command_shown[0] ? l->command_shown
+                            : l->req.n_command > 0 ? l->req.command[0]
+                                                   : "";
+        gx_escape(shown, sizeof(shown), named);
+        if (l->command_path[0] && strcmp(l->command_path, named) != 0) {
+                gx_escape(exe, sizeof(exe), l->command_path);
                 snprintf(cmd, sizeof(cmd), "%s\" executable \"%s", shown, exe);
-        else
+        } else {
                 snprintf(cmd, sizeof(cmd), "%s", shown);
+        }
         gx_escape(user, sizeof(user), l->caller.user);
 
         if (strcmp(event, "start") == 0) {

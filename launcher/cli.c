@@ -7,6 +7,7 @@
 
 #include "common/parse.h"
 #include "common/strutil.h"
+#include "config.h"
 
 void cli_usage(FILE *out)
 {
@@ -60,10 +61,10 @@ static const struct option_def {
         {"check-config", 0, OPT_NONE, CLI_CHECK_CONFIG, 0},
         {"cleanup", 0, OPT_NONE, CLI_CLEANUP, 0},
         {"map-only", 0, OPT_NONE, CLI_MAP_ONLY, 0},
-        {"memory", 0, OPT_SIZE, CLI_RUN, offsetof(struct launch_request, memory), 1 << 20,
+        {"memory", 0, OPT_SIZE, CLI_RUN, offsetof(struct launch_request, memory), GX_MEMORY_MIN,
          "1M (what starting a payload takes)"},
         {"cpus", 0, OPT_MILLI, CLI_RUN, offsetof(struct launch_request, cpus_milli)},
-        {"pids", 0, OPT_UINT, CLI_RUN, offsetof(struct launch_request, pids), 2,
+        {"pids", 0, OPT_UINT, CLI_RUN, offsetof(struct launch_request, pids), GX_PIDS_MIN,
          "2 (glexec's init in the sandbox is one of the processes)"},
         {"walltime", 0, OPT_UINT, CLI_RUN, offsetof(struct launch_request, walltime)},
         {"stage-in", 0, OPT_STAGE_IN, CLI_RUN, 0},

@@ -416,10 +416,10 @@ static int validate(const struct config *cfg, const char *name, struct gx_error 
                                "private_tmp = yes",
                                name);
         /* A payload cannot start below these (glexec's init is one of the processes). */
-        if (cfg->memory_max && cfg->memory_max < (1 << 20))
+        if (cfg->memory_max && cfg->memory_max < GX_MEMORY_MIN)
                 return gx_fail(err, GX_SYSTEM, 0, "%s: memory_max must be 0 (none) or at least 1M",
                                name);
-        if (cfg->pids_max == 1)
+        if (cfg->pids_max && cfg->pids_max < GX_PIDS_MIN)
                 return gx_fail(err, GX_SYSTEM, 0, "%s: pids_max must be 0 (none) or at least 2",
                                name);
         if (cfg->require_audit && (!cfg->audit_log || !cfg->audit_log[0]))

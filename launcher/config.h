@@ -7,6 +7,11 @@
 
 #include "common/error.h"
 
+/* The least memory and process limits a payload can start under, for the site's and the
+ * caller's limits alike; glexec's init in the sandbox is one of the processes. */
+#define GX_MEMORY_MIN (1U << 20)
+#define GX_PIDS_MIN 2
+
 enum gx_mode {
         GX_MODE_MAPPING,
         GX_MODE_SITE_ISOLATION,

@@ -203,11 +203,8 @@ int credentials_authorize(struct launch *l, struct gx_error *err)
         int r;
 
         map_config_from(l->cfg, &mc);
-        if (l->req.n_command > 0) {
-                /* A command relative to the sandbox has no command_path, and no path that a
-                 * list of allowed executables could allow. */
-                r = map_check_executable(
-                        &mc, l->command_path[0] ? l->command_path : l->req.command[0], err);
+        if (l->command_path[0]) {
+                r = map_check_executable(&mc, l->command_path, err);
                 if (r < 0)
                         return r;
         }

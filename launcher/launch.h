@@ -63,7 +63,8 @@ struct launch {
         bool have_target;
         struct launch_target target;
 
-        char command_path[PATH_MAX];  /* the payload's file, symlinks resolved: executed */
+        char command_path[PATH_MAX];  /* what is executed: the payload's file with its symlinks
+                                       * resolved, or a path relative to the sandbox */
         char command_shown[PATH_MAX]; /* the command as named, made absolute (PATH lookup, or
                                        * the cwd): the report's and audit's command[0] */
         char sandbox[PATH_MAX];      /* empty if none */

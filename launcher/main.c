@@ -177,17 +177,18 @@ static void check_install(const struct config *cfg)
  * is checked against the very file that runs and a link cannot be swapped in between. The
  * records show it as the caller named it (SPEC section 8), the logs both. A relative path
  * ("./job.sh") is the payload's business: its own execve resolves it in its working
- * directory, the sandbox (a script brought in with --stage-in), with its own rights, and
- * command_path stays empty. */
+ * directory, the sandbox (a script brought in with --stage-in), with its own rights; it is
+ * kept as it is, and no allowed_executables entry, always absolute, can allow it. */
 static void resolve_command(struct launch *l)
 {
         const char *cmd = l->req.command[0];
         char candidate[PATH_MAX];
         bool found = false;
 
-        if (strchr(cmd, '/') && cmd[0] != '/')
-                return;
-        if (cmd[0] == '/') {
+        if (strchr(cmd, '/') && cmd[0] != '/') {
+                if (gx_strlcpy(l->command_path, cmd, sizeof(l->command_path)) == 0)
+                        return;
+        } else if (cmd[0] == '/') {
                 found = gx_strlcpy(candidate, cmd, sizeof(candidate)) == 0 &&
                         access(candidate, F_OK) == 0;
         } else {

@@ -85,9 +85,9 @@ static int prepare(struct launch *l, const struct inherited *in, struct resource
                 return res->sandbox_fd;
         res->sandbox_made = true;
         snprintf(l->sandbox, sizeof(l->sandbox), "%s/%s", cfg->sandbox_base, l->id);
-        if (!l->command_path[0]) {
+        if (l->command_path[0] != '/') {
                 /* A command relative to the sandbox: shown where it is run from. */
-                const char *rel = l->req.command[0];
+                const char *rel = l->command_path;
                 while (strncmp(rel, "./", 2) == 0)
                         rel += 2;
                 snprintf(l->command_shown, sizeof(l->command_shown), "%s/%s", l->sandbox, rel);
@@ -158,12 +158,11 @@ static void caller_files(const struct launch *l, const struct inherited *in,
 {
         static const char *const vars[] = {"X509_USER_PROXY", "GLEXEC_CLIENT_CERT",
                                            "GLEXEC_SOURCE_PROXY", "GLEXEC_CLIENT_TOKEN"};
-        char cwd[PATH_MAX];
-        bool have_cwd = getcwd(cwd, sizeof(cwd)) != NULL;
+        char cwd[PATH_MAX] = "";
         size_t n = 0;
         for (size_t i = 0; i < ELEMENTSOF(vars); i++) {
                 const char *v = inherited_getenv(in, vars[i]);
-                if (!v || !v[0] || (v[0] != '/' && !have_cwd))
+                if (!v || !v[0] || (v[0] != '/' && !cwd[0] && !getcwd(cwd, sizeof(cwd))))
                         continue;
                 int w = v[0] == '/' ? snprintf(paths[n], PATH_MAX, "%s", v)
                                     : snprintf(paths[n], PATH_MAX, "%s/%s", cwd, v);
@@ -204,7 +203,7 @@ static int start_and_supervise(struct launch *l, const struct inherited *in,
                 .caller_files = caller_list,
                 .caller_uid = l->caller.uid,
                 .filter = &res->filter,
-                .exec_path = l->command_path[0] ? l->command_path : l->req.command[0],
+                .exec_path = l->command_path,
                 .argv = l->req.command,
                 .envp = res->envp,
                 .rlimits = in->rlimits,

@@ -276,6 +276,16 @@ int map_resolve_account(const struct map_config *cfg, const struct gx_identity *
         return map_apply(&d, dirfd, cfg->min_uid, NULL, ret, err);
 }
 
+/* Entries of allowed_executables are absolute paths or patterns (site policy: GX_SYSTEM). */
+static int check_entry_absolute(const char *entry, struct gx_error *err)
+{
+        if (entry[0] == '/')
+                return 0;
+        char esc[512];
+        gx_escape(esc, sizeof(esc), entry);
+        return gx_fail(err, GX_SYSTEM, EINVAL, "\"%s\" is not an absolute path", esc);
+}
+
 static bool pool_has_accounts(int gridmapdir_fd, const char *prefix)
 {
         int fd = gridmapdir_fd >= 0 ? fcntl(gridmapdir_fd, F_DUPFD_CLOEXEC, 3) : -1;
@@ -293,10 +303,34 @@ static bool pool_has_accounts(int gridmapdir_fd, const char *prefix)
         return found;
 }
 
+/* Targets already found to exist: a map file names the same few accounts and pools on
+ * thousands of lines, and each check is a name-service lookup or a gridmapdir scan. */
+struct checked_targets {
+        char names[64][MAP_NAME_MAX + 1]; /* the kind ('.' pool, ':' group, '@' account), the name */
+        size_t n;
+};
+
+static bool checked_before(struct checked_targets *c, char kind, const char *name)
+{
+        char key[MAP_NAME_MAX + 1];
+        snprintf(key, sizeof(key), "%c%s", kind, name);
+        for (size_t i = 0; i < c->n; i++)
+                if (strcmp(c->names[i], key) == 0)
+                        return true;
+        return false;
+}
+
+static void remember_checked(struct checked_targets *c, char kind, const char *name)
+{
+        if (c->n < ELEMENTSOF(c->names))
+                snprintf(c->names[c->n++], sizeof(c->names[0]), "%c%s", kind, name);
+}
+
 /* What the rules of a map file name must exist for a launch to use them: the accounts
  * (at or above min_uid), the groups, and accounts of the pools in the gridmapdir. */
 static unsigned check_rule_targets(const struct map_config *cfg, const struct map_file *f,
-                                   const char *key, int gridmapdir_fd, map_problem_fn *problem,
+                                   const char *key, int gridmapdir_fd,
+                                   struct checked_targets *checked, map_problem_fn *problem,
                                    void *userdata)
 {
         unsigned problems = 0;
@@ -304,18 +338,28 @@ static unsigned check_rule_targets(const struct map_config *cfg, const struct ma
         gx_escape(name, sizeof(name), f->name);
         for (size_t i = 0; i < f->n_rules; i++) {
                 const struct map_rule *r = &f->rules[i];
+                char kind = r->pool ? '.' : f->kind == MAP_GROUPMAP ? ':' : '@';
+                const char *target = r->pool ? r->pool : r->names[0];
+                if (checked_before(checked, kind, target))
+                        continue;
                 struct gx_error err = {0};
                 struct gx_account a;
+                bool exists;
                 if (r->pool) {
-                        if (pool_has_accounts(gridmapdir_fd, r->pool))
-                                continue;
-                        gx_fail(&err, GX_SYSTEM, 0, "the gridmapdir has no accounts of pool .%s",
-                                r->pool);
+                        exists = pool_has_accounts(gridmapdir_fd, r->pool);
+                        if (!exists)
+                                gx_fail(&err, GX_SYSTEM, 0,
+                                        "the gridmapdir has no accounts of pool .%s", r->pool);
                 } else if (f->kind == MAP_GROUPMAP) {
-                        if (getgrnam(r->names[0]))
-                                continue;
-                        gx_fail(&err, GX_SYSTEM, 0, "group %s does not exist", r->names[0]);
-                } else if (map_account_by_name(r->names[0], cfg->min_uid, &a, &err) == 0) {
+                        exists = getgrnam(r->names[0]) != NULL;
+                        if (!exists)
+                                gx_fail(&err, GX_SYSTEM, 0, "group %s does not exist",
+                                        r->names[0]);
+                } else {
+                        exists = map_account_by_name(r->names[0], cfg->min_uid, &a, &err) == 0;
+                }
+                if (exists) {
+                        remember_checked(checked, kind, target);
                         continue;
                 }
                 gx_error_prefix(&err, "%s:%u", name, r->line);
@@ -354,6 +398,7 @@ unsigned map_check_config(const struct map_config *cfg, bool mapping_mode,
                          MAP_TOKENMAP},
                 };
                 bool any = false;
+                struct checked_targets checked = {0};
                 /* A gridmapdir that cannot be opened is the caller's problem to report
                  * (as gridmapdir's); here its pools merely have no accounts. */
                 struct gx_error derr = {0};
@@ -371,7 +416,8 @@ unsigned map_check_config(const struct map_config *cfg, bool mapping_mode,
                         }
                         if (loaded)
                                 problems += check_rule_targets(cfg, &f, files[i].key,
-                                                               gridmapdir_fd, problem, userdata);
+                                                               gridmapdir_fd, &checked, problem,
+                                                               userdata);
                         any = any || loaded;
                         map_file_free(&f);
                 }
@@ -385,16 +431,11 @@ unsigned map_check_config(const struct map_config *cfg, bool mapping_mode,
                         problems++;
                 }
         }
-        for (size_t i = 0; cfg->allowed_executables && cfg->allowed_executables[i]; i++) {
-                const char *entry = cfg->allowed_executables[i];
-                if (entry[0] != '/') {
-                        char esc[512];
-                        gx_escape(esc, sizeof(esc), entry);
-                        gx_fail(&err, GX_SYSTEM, EINVAL, "\"%s\" is not an absolute path", esc);
+        for (size_t i = 0; cfg->allowed_executables && cfg->allowed_executables[i]; i++)
+                if (check_entry_absolute(cfg->allowed_executables[i], &err) < 0) {
                         problem("allowed_executables", &err, userdata);
                         problems++;
                 }
-        }
         return problems;
 }
 
@@ -488,12 +529,9 @@ int map_check_executable(const struct map_config *cfg, const char *resolved_path
         char esc[512];
         gx_escape(esc, sizeof(esc), resolved_path);
         for (size_t i = 0; list[i]; i++)
-                if (list[i][0] != '/') {
-                        char entry[512];
-                        gx_escape(entry, sizeof(entry), list[i]);
-                        return gx_fail(err, GX_SYSTEM, EINVAL,
-                                       "allowed_executables: \"%s\" is not an absolute path",
-                                       entry);
+                if (check_entry_absolute(list[i], err) < 0) {
+                        gx_error_prefix(err, "allowed_executables");
+                        return -EINVAL;
                 }
         if (!canonical_path(resolved_path))
                 return gx_fail_public(err, GX_AUTHZ, 0, "not authorized: executable not allowed",

@@ -11,6 +11,23 @@
 #include "test.h"
 #include "verifier-wire.h"
 
+/* Encode in and decode it again into *out; the encoding stays in *buf, *len. */
+static void round_trip(const struct verify_request *in, struct verify_request *out, char **buf,
+                       size_t *len)
+{
+        CHECK(verify_request_encode(in, buf, len) == 0);
+        CHECK(verify_request_decode(*buf, *len, out) == 0);
+        CHECK(out->op == in->op);
+}
+
+/* Every truncation of a request is refused. */
+static void check_truncations(const char *buf, size_t len)
+{
+        struct verify_request out;
+        for (size_t cut = 0; cut < len; cut++)
+                CHECK(verify_request_decode(buf, cut, &out) == -EINVAL);
+}
+
 static void test_x509(void)
 {
         const char pem[] = "-----BEGIN CERTIFICATE-----\n\0binary\n";
@@ -28,10 +45,8 @@ static void test_x509(void)
         };
         char *buf = NULL;
         size_t len = 0;
-        CHECK(verify_request_encode(&in, &buf, &len) == 0);
         struct verify_request out;
-        CHECK(verify_request_decode(buf, len, &out) == 0);
-        CHECK(out.op == VERIFY_X509);
+        round_trip(&in, &out, &buf, &len);
         CHECK_STREQ(out.x509.certdir, "/etc/grid-security/certificates");
         CHECK(out.x509.vomsdir == NULL);
         CHECK_STREQ(out.x509.host_fqdn, "wn01.example");
@@ -43,8 +58,7 @@ static void test_x509(void)
         verify_request_free(&out);
 
         /* Every truncation, and one byte too many, is refused. */
-        for (size_t cut = 0; cut < len; cut++)
-                CHECK(verify_request_decode(buf, cut, &out) == -EINVAL);
+        check_truncations(buf, len);
         char *longer = malloc(len + 1);
         memcpy(longer, buf, len);
         longer[len] = 0;
@@ -71,10 +85,8 @@ static void test_token(void)
         };
         char *buf = NULL;
         size_t len = 0;
-        CHECK(verify_request_encode(&in, &buf, &len) == 0);
         struct verify_request out;
-        CHECK(verify_request_decode(buf, len, &out) == 0);
-        CHECK(out.op == VERIFY_TOKEN);
+        round_trip(&in, &out, &buf, &len);
         CHECK_STREQ(out.token.issuers_file, "/etc/glexec/token-issuers.conf");
         CHECK(out.token.audiences && out.token.audiences[2] == NULL);
         CHECK_STREQ(out.token.audiences ? out.token.audiences[0] : NULL, "https://wn01.example");
@@ -85,8 +97,7 @@ static void test_token(void)
         CHECK(out.credential_len == strlen(token) &&
               memcmp(out.credential, token, strlen(token)) == 0);
         verify_request_free(&out);
-        for (size_t cut = 0; cut < len; cut++)
-                CHECK(verify_request_decode(buf, cut, &out) == -EINVAL);
+        check_truncations(buf, len);
         verify_request_wipe(buf, len);
 
         /* A NULL list stays NULL. */
